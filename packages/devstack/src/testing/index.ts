@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import postgres from 'postgres';
+import { test as base, inject } from 'vitest';
+import type { Endpoints } from '../endpoints.ts';
+
+/**
+ * Helpers for tests that run against the devstack started by the global setup. Each gives a test its
+ * own resource (database, namespace, topic prefix, ClickHouse database), so test files run in parallel
+ * without seeing each other.
+ */
+export function devstack(): Endpoints {
+  return inject('devstack');
+}
+
+/** A DNS-label-safe unique name: `prefix-<8 hex>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export function adminSql(
+  options: postgres.Options<Record<string, postgres.PostgresType>> = {},
+): postgres.Sql {
+  return postgres(devstack().postgres.url, { max: 2, onnotice: () => {}, ...options });
+}
+
+export interface TestDatabase {
+  name: string;
+  /** Superuser URL to this database. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
+  const name = uniqueName(prefix).replaceAll('-', '_');
+  const admin = adminSql();
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(devstack().postgres.url);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const sql = adminSql();
+      try {
+        await sql.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await sql.end();
+      }
+    },
+  };
+}
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(devstack().kube.kubeconfig);
+  return kc;
+}
+
+export interface TestFixtures {
+  /** A fresh PostgreSQL database, dropped after the test. */
+  database: TestDatabase;
+  /** A unique prefix for Kafka topics and consumer groups. */
+  topicPrefix: string;
+  /** A fresh namespace on the API server (namespaces are never deleted: no namespace controller runs). */
+  namespace: string;
+  kube: KubeConfig;
+}
+
+export const test = base.extend<TestFixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixture's dependencies from this pattern
+  database: async ({}, use) => {
+    const database = await createTestDatabase();
+    await use(database);
+    await database.drop();
+  },
+  // biome-ignore lint/correctness/noEmptyPattern: as above
+  topicPrefix: async ({}, use) => {
+    await use(uniqueName('test'));
+  },
+  // biome-ignore lint/correctness/noEmptyPattern: as above
+  kube: async ({}, use) => {
+    await use(kubeConfig());
+  },
+  namespace: async ({ kube }, use) => {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const name = uniqueName('test');
+    await kube.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+    await use(name);
+  },
+});
