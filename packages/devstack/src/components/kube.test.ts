@@ -64,27 +64,32 @@ test('client-node creates a CRD, a custom object, and receives it through a watc
     const added = new Promise<void>((resolve) => {
       resolveAdded = resolve;
     });
-    // A new resource's watch cache answers 429 until it has initialised; clients retry, as informers do.
-    const watch = new Watch(kube);
+    // A new resource's watch cache answers 429 until it has initialised, and a watch can end at any
+    // time: like an informer, restart it whenever it ends before the object was seen. A restarted
+    // watch without a resourceVersion replays existing objects as ADDED, so nothing is missed.
     let abort: AbortController | undefined;
-    await expect
-      .poll(
-        async () => {
-          abort = await watch.watch(
-            `/apis/${group}/v1/namespaces/${namespace}/widgets`,
-            {},
-            (phase, object: KubernetesObject & { spec?: { size?: number } }) => {
-              seen.push(`${phase} ${object.metadata?.name}`);
-              watchedSize = object.spec?.size;
-              if (phase === 'ADDED') resolveAdded();
-            },
-            () => {},
-          );
-          return true;
-        },
-        { timeout: 20_000, interval: 250 },
-      )
-      .toBe(true);
+    let done = false;
+    const startWatch = (): void => {
+      if (done) return;
+      new Watch(kube)
+        .watch(
+          `/apis/${group}/v1/namespaces/${namespace}/widgets`,
+          {},
+          (phase, object: KubernetesObject & { spec?: { size?: number } }) => {
+            seen.push(`${phase} ${object.metadata?.name}`);
+            watchedSize = object.spec?.size;
+            if (phase === 'ADDED') resolveAdded();
+          },
+          () => setTimeout(startWatch, 200),
+        )
+        .then(
+          (controller) => {
+            abort = controller;
+          },
+          () => setTimeout(startWatch, 200),
+        );
+    };
+    startWatch();
     await objects.createNamespacedCustomObject({
       group,
       version: 'v1',
@@ -92,8 +97,8 @@ test('client-node creates a CRD, a custom object, and receives it through a watc
       plural: 'widgets',
       body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'first' }, spec: { size: 3 } },
     });
-    const received = added;
-    await received;
+    await added;
+    done = true;
     abort?.abort();
     expect(seen).toContain('ADDED first');
     expect(watchedSize).toBe(3);
