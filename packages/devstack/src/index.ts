@@ -1,4 +1,12 @@
 export { type DevstackConfig, loadConfig, type Profile } from './config.ts';
 export { type Endpoints, endpointVariables, toShell } from './endpoints.ts';
 export { createProgress, formatSeconds, type Progress, silentProgress } from './progress.ts';
-export { down, runningEndpoints, status, type UpResult, up } from './stack.ts';
+export {
+  type ComponentName,
+  type ComponentSelection,
+  down,
+  runningEndpoints,
+  status,
+  type UpResult,
+  up,
+} from './stack.ts';

@@ -74,7 +74,24 @@ export interface UpResult {
  * Provisions (cached) and starts every component, in parallel. Idempotent: running, healthy
  * components are left alone; leftovers of a crashed run are stopped and restarted.
  */
-export async function up(config: DevstackConfig, progress: Progress): Promise<UpResult> {
+export type ComponentName = 'postgres' | 'kafka' | 'kube-apiserver';
+
+export interface ComponentSelection {
+  /** Only these components (outage tests stop and start one at a time); default: all. */
+  only?: ComponentName[];
+}
+
+function selected(selection: ComponentSelection): LocalComponent[] {
+  return selection.only
+    ? components.filter((c) => selection.only?.includes(c.name as ComponentName))
+    : components;
+}
+
+export async function up(
+  config: DevstackConfig,
+  progress: Progress,
+  selection: ComponentSelection = {},
+): Promise<UpResult> {
   if (config.provider === 'containers') {
     const { upContainers } = await import('./containers.ts');
     return upContainers(config, progress);
@@ -85,7 +102,7 @@ export async function up(config: DevstackConfig, progress: Progress): Promise<Up
     const ctx: ComponentContext = { config, state, progress };
     const started: string[] = [];
     const results = await Promise.allSettled(
-      components.map(async (component) => {
+      selected(selection).map(async (component) => {
         try {
           await component.provision(ctx);
           if (await component.healthy(ctx)) {
@@ -112,7 +129,11 @@ export async function up(config: DevstackConfig, progress: Progress): Promise<Up
 }
 
 /** Stops every component of the stack; data stays unless `purge` (then the state dir is removed). */
-export async function down(config: DevstackConfig, progress: Progress, options: { purge?: boolean } = {}) {
+export async function down(
+  config: DevstackConfig,
+  progress: Progress,
+  options: ComponentSelection & { purge?: boolean } = {},
+) {
   if (config.provider === 'containers') {
     const { downContainers } = await import('./containers.ts');
     return downContainers(config, progress);
@@ -122,9 +143,9 @@ export async function down(config: DevstackConfig, progress: Progress, options: 
     const state = readState(config.stateDir);
     if (state) {
       const ctx: ComponentContext = { config, state, progress };
-      await Promise.all(components.map((c) => progress.step(`stopping ${c.name}`, () => c.stop(ctx))));
+      await Promise.all(selected(options).map((c) => progress.step(`stopping ${c.name}`, () => c.stop(ctx))));
     }
-    rmSync(endpointsFile(config.stateDir), { force: true });
+    if (!options.only) rmSync(endpointsFile(config.stateDir), { force: true });
   });
   if (options.purge) rmSync(config.stateDir, { recursive: true, force: true });
 }

@@ -1,0 +1,212 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+  NetworkingV1Api,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { OperatorConfig } from './config.ts';
+import { applyManifests } from './crds.ts';
+import type { createOperatorMetrics } from './runtime/metrics.ts';
+import { WorkQueue } from './runtime/work-queue.ts';
+import { createEventRecorder } from './tenant/events.ts';
+import type { KafkaAdmin } from './tenant/kafka-admin.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './tenant/names.ts';
+import { createTenantReconciler } from './tenant/reconciler.ts';
+import {
+  PLAN_PLURAL,
+  type Plan,
+  TENANT_GROUP,
+  TENANT_PLURAL,
+  TENANT_VERSION,
+  type Tenant,
+} from './tenant/types.ts';
+
+/**
+ * The Tenant controller: informers on Tenants, Plans and the objects the operator owns feed a keyed
+ * work queue; a periodic resync re-queues every tenant, which is what repairs drift in systems that
+ * cannot be watched (PostgreSQL, Kafka).
+ */
+export interface ControllerDeps {
+  kc: KubeConfig;
+  config: OperatorConfig;
+  postgres: Sql;
+  kafka: KafkaAdmin;
+  logger: Logger;
+  metrics: ReturnType<typeof createOperatorMetrics>;
+}
+
+export interface TenantController {
+  /** True once every informer has listed its objects. */
+  readonly synced: boolean;
+  stop(): Promise<void>;
+}
+
+type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+const INFORMER_RESTART_MS = 2000;
+const FIELD_MANAGER = 'tenantry-operator';
+
+export async function startTenantController(deps: ControllerDeps): Promise<TenantController> {
+  const { kc, config, logger, metrics } = deps;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  const namespace = config.platformNamespace;
+  const ownedSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+  let stopping = false;
+
+  const tenantSelector = config.tenantSelector;
+  const tenants = makeInformer<Tenant>(
+    kc,
+    `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${TENANT_PLURAL}`,
+    () =>
+      custom.listClusterCustomObject({
+        group: TENANT_GROUP,
+        version: TENANT_VERSION,
+        plural: TENANT_PLURAL,
+        labelSelector: tenantSelector,
+      }) as Promise<KubernetesListObject<Tenant>>,
+    tenantSelector,
+  ) as CachedInformer<Tenant>;
+  const plans = makeInformer<Plan>(
+    kc,
+    `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${PLAN_PLURAL}`,
+    () =>
+      custom.listClusterCustomObject({
+        group: TENANT_GROUP,
+        version: TENANT_VERSION,
+        plural: PLAN_PLURAL,
+      }) as Promise<KubernetesListObject<Plan>>,
+  ) as CachedInformer<Plan>;
+  const ingresses = makeInformer(
+    kc,
+    `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses`,
+    () => networking.listNamespacedIngress({ namespace, labelSelector: ownedSelector }),
+    ownedSelector,
+  ) as CachedInformer<KubernetesObject>;
+  const secrets = makeInformer(
+    kc,
+    `/api/v1/namespaces/${namespace}/secrets`,
+    () => core.listNamespacedSecret({ namespace, labelSelector: ownedSelector }),
+    ownedSelector,
+  ) as CachedInformer<KubernetesObject>;
+
+  const reconcile = createTenantReconciler({
+    config,
+    core,
+    custom,
+    networking,
+    apply: async (object) => {
+      await applyManifests(kc, [object], FIELD_MANAGER);
+    },
+    postgres: deps.postgres,
+    kafka: deps.kafka,
+    events: createEventRecorder(core, (error) => logger.warn({ err: error }, 'could not record an event')),
+    logger,
+    listTenants: () => tenants.list(),
+    getPlan: (name) => plans.get(name),
+    observeStep: (step, result, seconds) => {
+      metrics.reconcileDuration.observe({ step, result }, seconds);
+      if (result === 'error') metrics.reconcileErrors.inc({ step });
+    },
+  });
+
+  const queue = new WorkQueue(
+    async (name) => {
+      const started = performance.now();
+      const outcome = await reconcile(name);
+      metrics.reconcileDuration.observe(
+        { step: 'total', result: 'ok' },
+        (performance.now() - started) / 1000,
+      );
+      return outcome;
+    },
+    { concurrency: config.concurrency },
+    {
+      onError: (key, error, failures, retryInMs) => {
+        metrics.reconcileErrors.inc({ step: 'total' });
+        logger.warn(
+          { tenant: key, failures, retryInMs, err: error },
+          'reconcile failed; retrying with backoff',
+        );
+      },
+    },
+  );
+
+  const enqueueOwner = (object: KubernetesObject) => {
+    const tenant = object.metadata?.labels?.[TENANT_LABEL];
+    if (tenant) queue.add(tenant);
+  };
+  tenants.on('add', (t) => queue.add(t.metadata.name));
+  tenants.on('update', (t) => queue.add(t.metadata.name));
+  // A tenant that is gone for good needs nothing; its domains may free up for another tenant.
+  tenants.on('delete', () => {
+    for (const t of tenants.list()) queue.add(t.metadata.name);
+  });
+  const onPlan = (plan: Plan) => {
+    for (const t of tenants.list()) if (t.spec.plan === plan.metadata.name) queue.add(t.metadata.name);
+  };
+  plans.on('add', onPlan);
+  plans.on('update', onPlan);
+  plans.on('delete', onPlan);
+  for (const informer of [ingresses, secrets]) {
+    informer.on('delete', enqueueOwner);
+    informer.on('update', enqueueOwner);
+  }
+
+  const informers: CachedInformer<KubernetesObject>[] = [
+    tenants,
+    plans,
+    ingresses,
+    secrets,
+  ] as CachedInformer<KubernetesObject>[];
+  for (const informer of informers) {
+    // client-node informers stop on error; restart them so a restarted API server is survived.
+    informer.on('error', (error: unknown) => {
+      if (stopping) return;
+      logger.warn({ err: error }, 'informer failed; restarting');
+      setTimeout(() => {
+        if (!stopping)
+          informer.start().catch((e: unknown) => logger.warn({ err: e }, 'informer restart failed'));
+      }, INFORMER_RESTART_MS);
+    });
+  }
+  await Promise.all(informers.map((informer) => informer.start()));
+  let synced = true;
+  queue.start();
+
+  const updateGauges = () => {
+    metrics.queueDepth.set(queue.length);
+    metrics.tenantsByCondition.reset();
+    for (const t of tenants.list()) {
+      for (const c of t.status?.conditions ?? [])
+        metrics.tenantsByCondition.inc({ condition: c.type, status: c.status });
+    }
+  };
+  const resync = setInterval(() => {
+    for (const t of tenants.list()) queue.add(t.metadata.name);
+  }, config.resyncSeconds * 1000);
+  const gauges = setInterval(updateGauges, 5000);
+  logger.info({ tenants: tenants.list().length, namespace }, 'tenant controller started');
+
+  return {
+    get synced() {
+      return synced;
+    },
+    async stop() {
+      stopping = true;
+      synced = false;
+      clearInterval(resync);
+      clearInterval(gauges);
+      await Promise.all(informers.map((informer) => informer.stop()));
+      await queue.shutdown();
+    },
+  };
+}

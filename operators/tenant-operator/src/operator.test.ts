@@ -1,0 +1,283 @@
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { adminSql, devstack } from '@tenantry/devstack/testing';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  appRoleName,
+  appSecretName,
+  databaseName,
+  FINALIZER,
+  ingressName,
+  topicNames,
+} from './tenant/names.ts';
+import { type OperatorHarness, startOperatorHarness } from './test-support.ts';
+
+/**
+ * The operator end to end against the real API server (RBAC on, operator authenticated as its
+ * service account), PostgreSQL and Kafka: one Tenant becomes a database, roles, Secrets, topics and
+ * an Ingress, reported through conditions and Events; drift is repaired; suspend, resume and both
+ * reclaim policies behave.
+ */
+let h: OperatorHarness;
+const kafka = () =>
+  new Kafka({ clientId: 'operator-test', brokers: devstack().kafka.brokers, logLevel: logLevel.NOTHING });
+const READY = { timeout: 30_000, interval: 200 };
+
+beforeAll(async () => {
+  h = await startOperatorHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function waitReady(name: string) {
+  await expect.poll(async () => (await h.condition(name, 'Ready'))?.status, READY).toBe('True');
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const sql = adminSql();
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${databaseName(name)}`;
+    return rows.length === 1;
+  } finally {
+    await sql.end();
+  }
+}
+
+async function topicPartitions(topic: string): Promise<number | undefined> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) return undefined;
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    return metadata.topics[0]?.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function appUrl(name: string): Promise<string> {
+  const secret = await h.admin
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: appSecretName(name), namespace: h.namespace });
+  return Buffer.from(secret.data?.url ?? '', 'base64').toString('utf8');
+}
+
+describe('a Tenant is provisioned', () => {
+  test('database, roles, Secret, migrations, topics and Ingress, with every condition True', async () => {
+    const name = h.tenantName('acme');
+    await h.createTenant(name, {
+      plan: 'pro',
+      domains: [`chat.${name}.example`],
+      admin: { email: `ops@${name}.example` },
+    });
+    await waitReady(name);
+
+    const tenant = await h.getTenant(name);
+    expect(tenant?.metadata.finalizers).toContain(FINALIZER);
+    expect(tenant?.status?.observedGeneration).toBe(tenant?.metadata.generation);
+    const types = tenant?.status?.conditions?.map((c) => `${c.type}=${c.status}`);
+    expect(types).toEqual([
+      'DatabaseReady=True',
+      'MigrationsApplied=True',
+      'TopicsReady=True',
+      'RoutesReady=True',
+      'Ready=True',
+    ]);
+    for (const condition of tenant?.status?.conditions ?? []) {
+      expect(condition.reason).not.toBe('');
+      expect(condition.lastTransitionTime).toMatch(/Z$/);
+    }
+    expect(tenant?.status?.database).toMatchObject({
+      name: databaseName(name),
+      secretName: appSecretName(name),
+    });
+    expect(tenant?.status?.database?.migrationsVersion).toMatch(/^platform@/);
+    expect(tenant?.status?.hosts).toEqual([`${name}.${h.baseDomain}`, `chat.${name}.example`]);
+    expect(tenant?.status?.topics).toEqual(topicNames(name));
+    expect(tenant?.status?.readySeconds).toBeGreaterThan(0);
+
+    // The Secret's credentials work, as the app role, inside the tenant's database only.
+    const sql = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
+    try {
+      const [who] = await sql<
+        { user: string; db: string }[]
+      >`select current_user as user, current_database() as db`;
+      expect(who).toEqual({ user: appRoleName(name), db: databaseName(name) });
+      await sql`insert into tenant_settings (key, value) values ('theme', ${sql.json({ dark: true })})`;
+      expect(await sql`select key from tenant_settings`).toEqual([{ key: 'theme' }]);
+    } finally {
+      await sql.end();
+    }
+
+    // Topic partitions and retention come from the plan (pro: 3 partitions, 168 h).
+    expect(await topicPartitions(topicNames(name)[0] ?? '')).toBe(3);
+    const admin = kafka().admin();
+    await admin.connect();
+    const configs = await admin.describeConfigs({
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topicNames(name)[0] ?? '', configNames: ['retention.ms'] },
+      ],
+      includeSynonyms: false,
+    });
+    await admin.disconnect();
+    expect(configs.resources[0]?.configEntries[0]?.configValue).toBe(String(168 * 3_600_000));
+
+    // The Ingress routes every host to the gateway.
+    const ingress = await h.admin
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedIngress({ name: ingressName(name), namespace: h.namespace });
+    expect(ingress.spec?.rules?.map((r) => r.host)).toEqual(tenant?.status?.hosts);
+    expect(ingress.spec?.ingressClassName).toBe('nginx');
+    expect(ingress.metadata?.annotations?.['tenantry.dev/suspended']).toBe('false');
+
+    // kubectl describe has an Event for the steps.
+    const events = await h.admin.makeApiClient(CoreV1Api).listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.name=${name},involvedObject.kind=Tenant`,
+    });
+    const reasons = events.items.map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Provisioned', 'Applied', 'Reconciled', 'Routed']));
+  });
+
+  test('a Tenant naming an unknown plan says why it is not Ready, and becomes Ready once the plan exists', async () => {
+    const name = h.tenantName('noplan');
+    await h.createTenant(name, { plan: `missing-${name}` });
+    await expect.poll(async () => (await h.condition(name, 'Ready'))?.reason, READY).toBe('PlanNotFound');
+    expect((await h.condition(name, 'Ready'))?.message).toContain(`missing-${name}`);
+    await h.patchTenantSpec(name, { plan: 'free' });
+    await waitReady(name);
+  });
+});
+
+describe('drift', () => {
+  test('a role, topic and Ingress removed out of band come back without touching the data', async () => {
+    const name = h.tenantName('drift');
+    await h.createTenant(name, {});
+    await waitReady(name);
+    const app = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
+    await app`insert into tenant_settings (key, value) values ('kept', '1'::jsonb)`;
+    await app.end();
+
+    // A role with privileges must lose them in its database before it can be dropped.
+    const inTenantDb = new URL(devstack().postgres.url);
+    inTenantDb.pathname = `/${databaseName(name)}`;
+    const sql = postgres(inTenantDb.toString(), { max: 1, onnotice: () => {} });
+    await sql.unsafe(`drop owned by "${appRoleName(name)}"`);
+    await sql.unsafe(`drop role "${appRoleName(name)}"`);
+    await sql.end();
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: topicNames(name) });
+    await admin.disconnect();
+    await h.admin
+      .makeApiClient(NetworkingV1Api)
+      .deleteNamespacedIngress({ name: ingressName(name), namespace: h.namespace });
+
+    await expect.poll(() => topicPartitions(topicNames(name)[0] ?? ''), READY).toBe(1);
+    await expect
+      .poll(async () => {
+        try {
+          await h.admin
+            .makeApiClient(NetworkingV1Api)
+            .readNamespacedIngress({ name: ingressName(name), namespace: h.namespace });
+          return true;
+        } catch {
+          return false;
+        }
+      }, READY)
+      .toBe(true);
+    await expect
+      .poll(async () => {
+        const again = postgres(await appUrl(name), { max: 1, onnotice: () => {}, connect_timeout: 2 });
+        try {
+          return (await again<{ key: string }[]>`select key from tenant_settings`).map((r) => r.key);
+        } catch {
+          return [];
+        } finally {
+          await again.end();
+        }
+      }, READY)
+      .toEqual(['kept']);
+  });
+});
+
+describe('suspend and resume', () => {
+  test('suspension blocks logins and marks the route; resuming restores both; no data is touched', async () => {
+    const name = h.tenantName('susp');
+    await h.createTenant(name, {});
+    await waitReady(name);
+    const url = await appUrl(name);
+    const writer = postgres(url, { max: 1, onnotice: () => {} });
+    await writer`insert into tenant_settings (key, value) values ('before', '1'::jsonb)`;
+    await writer.end();
+
+    await h.patchTenantSpec(name, { suspended: true });
+    await expect.poll(async () => (await h.condition(name, 'Ready'))?.reason, READY).toBe('Suspended');
+    expect((await h.condition(name, 'Ready'))?.status).toBe('False');
+    const blocked = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 3 });
+    await expect(blocked`select 1`).rejects.toThrow(/not permitted to log in/);
+    await blocked.end();
+    const ingress = await h.admin
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedIngress({ name: ingressName(name), namespace: h.namespace });
+    expect(ingress.metadata?.annotations?.['tenantry.dev/suspended']).toBe('true');
+
+    await h.patchTenantSpec(name, { suspended: false });
+    await waitReady(name);
+    const reader = postgres(url, { max: 1, onnotice: () => {} });
+    expect(await reader`select key from tenant_settings`).toEqual([{ key: 'before' }]);
+    await reader.end();
+  });
+});
+
+describe('deletion', () => {
+  test('reclaimPolicy Retain keeps the database and topics, removes the route, locks the roles', async () => {
+    const name = h.tenantName('keep');
+    await h.createTenant(name, {});
+    await waitReady(name);
+    await h.deleteTenant(name);
+    await expect.poll(() => h.getTenant(name), READY).toBeUndefined();
+    expect(await databaseExists(name)).toBe(true);
+    expect(await topicPartitions(topicNames(name)[0] ?? '')).toBe(1);
+    await expect(
+      h.admin
+        .makeApiClient(NetworkingV1Api)
+        .readNamespacedIngress({ name: ingressName(name), namespace: h.namespace }),
+    ).rejects.toMatchObject({ code: 404 });
+    const sql = adminSql();
+    const [role] = await sql<
+      { rolcanlogin: boolean }[]
+    >`select rolcanlogin from pg_roles where rolname = ${appRoleName(name)}`;
+    await sql.end();
+    expect(role?.rolcanlogin).toBe(false);
+  });
+
+  test('reclaimPolicy Delete drops the database, roles, topics and Secrets, even with open connections', async () => {
+    const name = h.tenantName('drop');
+    await h.createTenant(name, { database: { reclaimPolicy: 'Delete' } });
+    await waitReady(name);
+    const open = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
+    await open`select 1`;
+    await h.deleteTenant(name);
+    await expect.poll(() => h.getTenant(name), READY).toBeUndefined();
+    await open.end().catch(() => {});
+    expect(await databaseExists(name)).toBe(false);
+    expect(await topicPartitions(topicNames(name)[0] ?? '')).toBeUndefined();
+    await expect(
+      h.admin
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ name: appSecretName(name), namespace: h.namespace }),
+    ).rejects.toMatchObject({ code: 404 });
+  });
+
+  test('a tenant deleted while it is still provisioning is cleaned up', async () => {
+    const name = h.tenantName('early');
+    await h.createTenant(name, { database: { reclaimPolicy: 'Delete' } });
+    await h.deleteTenant(name);
+    await expect.poll(() => h.getTenant(name), READY).toBeUndefined();
+    await expect.poll(() => databaseExists(name), READY).toBe(false);
+  });
+});

@@ -1,0 +1,111 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import postgres from 'postgres';
+import type { OperatorConfig } from './config.ts';
+import { startTenantController, type TenantController } from './controller.ts';
+import { startOperatorServers } from './runtime/http-servers.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import { createOperatorMetrics } from './runtime/metrics.ts';
+import { createKafkaAdmin } from './tenant/kafka-admin.ts';
+
+/**
+ * The whole operator as a value: metrics and probe servers, leader election, and the controller,
+ * which runs only while this replica leads. `main.ts` runs it as a process; tests run it in-process.
+ */
+export interface RunningOperator {
+  readonly isLeader: boolean;
+  readonly ports: { metrics: number; probes: number };
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  kc: KubeConfig;
+  config: OperatorConfig;
+  logger: Logger;
+  /** Called when leadership is lost: the process should exit so that it restarts clean. */
+  onLostLeadership?: () => void;
+}
+
+export async function startOperator({
+  kc,
+  config,
+  logger,
+  onLostLeadership,
+}: OperatorOptions): Promise<RunningOperator> {
+  const metrics = createOperatorMetrics();
+  // Bounded: the pool serves every tenant's provisioning; connect_timeout makes an outage visible fast.
+  const sql = postgres(config.postgresAdminUrl, {
+    max: Math.max(2, config.concurrency),
+    connect_timeout: 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+  });
+  const kafka = createKafkaAdmin(config.kafkaBrokers);
+  let controller: TenantController | undefined;
+  let starting: Promise<void> | undefined;
+
+  const servers = await startOperatorServers({
+    metricsPort: config.metricsPort,
+    probesPort: config.probesPort,
+    registry: metrics.registry,
+    ready: () => {
+      if (!config.leaderElection.enabled || elector?.isLeader) {
+        return controller?.synced ? { ok: true } : { ok: false, reason: 'informers not synced yet' };
+      }
+      // A standby replica is ready: it serves probes and waits for the lease.
+      return { ok: true };
+    },
+  });
+
+  const lead = async () => {
+    metrics.isLeader.set(1);
+    logger.info({ identity: config.leaderElection.identity }, 'leading: starting the tenant controller');
+    controller = await startTenantController({ kc, config, postgres: sql, kafka, logger, metrics });
+  };
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElection.enabled) {
+    elector = new LeaderElector({
+      kc,
+      namespace: config.platformNamespace,
+      name: config.leaderElection.leaseName,
+      identity: config.leaderElection.identity,
+      onStartedLeading: () => {
+        starting = lead().catch((error: unknown) => {
+          logger.error({ err: error }, 'could not start the tenant controller');
+          onLostLeadership?.();
+        });
+      },
+      onStoppedLeading: () => {
+        metrics.isLeader.set(0);
+        logger.warn('lost leadership');
+        onLostLeadership?.();
+      },
+    });
+    elector.start();
+  } else {
+    starting = lead();
+    await starting;
+  }
+
+  return {
+    get isLeader() {
+      return !config.leaderElection.enabled || (elector?.isLeader ?? false);
+    },
+    ports: { metrics: servers.metricsPort, probes: servers.probesPort },
+    async stop() {
+      await starting?.catch(() => {});
+      await controller?.stop();
+      await elector?.stop();
+      await servers.close();
+      await kafka.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

@@ -1,0 +1,108 @@
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { isNotFound } from '../kube-errors.ts';
+import { generatePassword } from './database.ts';
+import {
+  appRoleName,
+  appSecretName,
+  databaseName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ownerRoleName,
+  ownerSecretName,
+  TENANT_LABEL,
+} from './names.ts';
+import type { Tenant } from './types.ts';
+
+/**
+ * The tenant's database credentials live in two Secrets in the platform namespace: the app role's
+ * (what services mount or watch) and the owner role's (only the operator reads it, for migrations).
+ * A password is generated once and then always read back from its Secret, so a crash between
+ * writing the Secret and setting the role's password converges on the next reconcile.
+ */
+export interface DatabaseEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface TenantCredentials {
+  owner: { username: string; password: string };
+  app: { username: string; password: string };
+}
+
+function secretBody(
+  tenant: Tenant,
+  name: string,
+  namespace: string,
+  username: string,
+  password: string,
+  endpoint: DatabaseEndpoint,
+): V1Secret {
+  const database = databaseName(tenant.metadata.name);
+  const url = `postgres://${username}:${encodeURIComponent(password)}@${endpoint.host}:${endpoint.port}/${database}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace,
+      labels: { [TENANT_LABEL]: tenant.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
+    },
+    type: 'Opaque',
+    stringData: { host: endpoint.host, port: String(endpoint.port), database, username, password, url },
+  };
+}
+
+async function readPassword(core: CoreV1Api, name: string, namespace: string): Promise<string | undefined> {
+  try {
+    const secret = await core.readNamespacedSecret({ name, namespace });
+    const encoded = secret.data?.password;
+    return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function ensureSecret(core: CoreV1Api, body: V1Secret, namespace: string): Promise<void> {
+  const name = body.metadata?.name ?? '';
+  try {
+    await core.replaceNamespacedSecret({ name, namespace, body });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await core.createNamespacedSecret({ namespace, body });
+  }
+}
+
+export async function ensureCredentials(
+  core: CoreV1Api,
+  tenant: Tenant,
+  namespace: string,
+  endpoint: DatabaseEndpoint,
+): Promise<TenantCredentials> {
+  const name = tenant.metadata.name;
+  const roles = [
+    { key: 'owner' as const, secret: ownerSecretName(name), username: ownerRoleName(name) },
+    { key: 'app' as const, secret: appSecretName(name), username: appRoleName(name) },
+  ];
+  const credentials = {} as TenantCredentials;
+  for (const role of roles) {
+    const password = (await readPassword(core, role.secret, namespace)) ?? generatePassword();
+    await ensureSecret(
+      core,
+      secretBody(tenant, role.secret, namespace, role.username, password, endpoint),
+      namespace,
+    );
+    credentials[role.key] = { username: role.username, password };
+  }
+  return credentials;
+}
+
+export async function deleteCredentials(core: CoreV1Api, tenant: string, namespace: string): Promise<void> {
+  for (const name of [appSecretName(tenant), ownerSecretName(tenant)]) {
+    try {
+      await core.deleteNamespacedSecret({ name, namespace });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesObject,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
+import { devstack, kubeConfig, uniqueName } from '@tenantry/devstack/testing';
+import pino from 'pino';
+import { parse } from 'yaml';
+import { loadOperatorConfig, type OperatorConfig } from './config.ts';
+import { applyDefaultPlans, applyManifests, installCrds } from './crds.ts';
+import { isNotFound } from './kube-errors.ts';
+import { type RunningOperator, startOperator } from './operator.ts';
+import type { Condition, ConditionType, Tenant, TenantSpec } from './tenant/types.ts';
+import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION } from './tenant/types.ts';
+
+/**
+ * Runs the operator in-process for a test file, the way it runs in a cluster: authenticated with a
+ * service-account token (TokenRequest) whose only permissions are the shipped ClusterRole and Role,
+ * so a missing rule fails the tests. Each harness has its own platform namespace and reconciles only
+ * Tenants labelled with its shard, so test files run in parallel without two operators fighting.
+ */
+const rbacDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'rbac');
+export const SHARD_LABEL = 'tenantry.dev/test-shard';
+
+export interface HarnessOptions {
+  /** Environment overrides for the operator's config (e.g. another POSTGRES_ADMIN_URL). */
+  env?: Record<string, string>;
+  /** The operator's log level (default: error; expected failures log warnings). */
+  logLevel?: string;
+}
+
+export interface OperatorHarness {
+  namespace: string;
+  shard: string;
+  baseDomain: string;
+  admin: KubeConfig;
+  /** The operator's own credentials: its service account's token. */
+  operatorKc: KubeConfig;
+  config: OperatorConfig;
+  operator: RunningOperator;
+  tenantName(prefix?: string): string;
+  createTenant(name: string, spec: Partial<TenantSpec>): Promise<Tenant>;
+  getTenant(name: string): Promise<Tenant | undefined>;
+  patchTenantSpec(name: string, spec: Partial<TenantSpec>): Promise<void>;
+  deleteTenant(name: string): Promise<void>;
+  condition(name: string, type: ConditionType): Promise<Condition | undefined>;
+  stop(): Promise<void>;
+}
+
+function loadYaml(file: string): KubernetesObject {
+  return parse(readFileSync(join(rbacDir, file), 'utf8')) as KubernetesObject;
+}
+
+async function serviceAccountKubeConfig(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<KubeConfig> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  const clusterRole = loadYaml('cluster-role.yaml');
+  const role = loadYaml('role.yaml');
+  await applyManifests(
+    admin,
+    [clusterRole, { ...role, metadata: { ...role.metadata, namespace } }],
+    'tenantry-tests',
+  );
+  const subject = [{ kind: 'ServiceAccount', name, namespace }];
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: `tenantry-operator-${namespace}` },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: clusterRole.metadata?.name ?? '',
+      },
+      subjects: subject,
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'tenantry-operator' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata?.name ?? '' },
+      subjects: subject,
+    },
+  });
+  const request = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster();
+  if (!cluster || !request.status?.token) throw new Error('could not obtain a service-account token');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: `system:serviceaccount:${namespace}:${name}`, token: request.status.token }],
+    contexts: [
+      { name: 'operator', cluster: cluster.name, user: `system:serviceaccount:${namespace}:${name}` },
+    ],
+    currentContext: 'operator',
+  });
+  return kc;
+}
+
+export async function startOperatorHarness(options: HarnessOptions = {}): Promise<OperatorHarness> {
+  const admin = kubeConfig();
+  await installCrds(admin);
+  await applyDefaultPlans(admin);
+  const namespace = uniqueName('platform');
+  const shard = namespace;
+  const baseDomain = `${shard}.test`;
+  await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  const operatorKc = await serviceAccountKubeConfig(admin, namespace, 'tenantry-operator');
+
+  const { postgres, kafka } = devstack();
+  const config = loadOperatorConfig({
+    POSTGRES_ADMIN_URL: postgres.url,
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    TENANTRY_NAMESPACE: namespace,
+    TENANTRY_BASE_DOMAIN: baseDomain,
+    TENANTRY_INGRESS_CLASS: 'nginx',
+    OPERATOR_TENANT_SELECTOR: `${SHARD_LABEL}=${shard}`,
+    OPERATOR_RESYNC_SECONDS: '3',
+    OPERATOR_METRICS_PORT: '0',
+    OPERATOR_PROBES_PORT: '0',
+    OPERATOR_LEASE_NAME: 'tenantry-operator',
+    POD_NAME: `${shard}-operator`,
+    ...options.env,
+  });
+  // Expected failures (outages, conflicts) log warnings; tests assert on conditions instead.
+  const logger = pino({ name: 'tenant-operator', level: options.logLevel ?? 'error' });
+  const operator = await startOperator({ kc: operatorKc, config, logger });
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  const created = new Set<string>();
+  const ref = { group: TENANT_GROUP, version: TENANT_VERSION, plural: TENANT_PLURAL };
+
+  const harness: OperatorHarness = {
+    namespace,
+    shard,
+    baseDomain,
+    admin,
+    operatorKc,
+    config,
+    operator,
+    tenantName: (prefix = 'tn') => uniqueName(prefix),
+    async createTenant(name, spec) {
+      created.add(name);
+      return (await custom.createClusterCustomObject({
+        ...ref,
+        body: {
+          apiVersion: `${TENANT_GROUP}/${TENANT_VERSION}`,
+          kind: 'Tenant',
+          metadata: { name, labels: { [SHARD_LABEL]: shard } },
+          spec: { displayName: name, plan: 'free', ...spec },
+        },
+      })) as Tenant;
+    },
+    async getTenant(name) {
+      try {
+        return (await custom.getClusterCustomObject({ ...ref, name })) as Tenant;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async patchTenantSpec(name, spec) {
+      const { PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
+      await custom.patchClusterCustomObject(
+        { ...ref, name, body: { spec } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    },
+    async deleteTenant(name) {
+      try {
+        await custom.deleteClusterCustomObject({ ...ref, name });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    },
+    async condition(name, type) {
+      return (await harness.getTenant(name))?.status?.conditions?.find((c) => c.type === type);
+    },
+    async stop() {
+      // Tenants left behind would keep their finalizer forever once this operator is gone.
+      for (const name of created) await harness.deleteTenant(name);
+      const deadline = Date.now() + 30_000;
+      for (const name of created) {
+        while ((await harness.getTenant(name)) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
+      }
+      await operator.stop();
+    },
+  };
+  return harness;
+}
