@@ -2,7 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{packages,services,operators}/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: [
+      '{packages,services,operators}/*/src/**/*.test.ts',
+      'bench/src/**/*.test.ts',
+      'scripts/**/*.test.ts',
+    ],
     globalSetup: ['packages/devstack/src/testing/global-setup.ts'],
     // Integration tests talk to real servers; these bound a hung dependency, they are not perf checks.
     testTimeout: 60_000,

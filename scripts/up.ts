@@ -1,34 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { createProgress, down, formatSeconds, loadConfig, repoRoot, status, up } from '@tenantry/devstack';
 import {
-  createProgress,
-  down,
-  endpointVariables,
-  formatSeconds,
-  loadConfig,
-  status,
-  up,
-} from '@tenantry/devstack';
+  applyDefaultPlans,
+  applyManifests,
+  installCrds,
+  loadOperatorConfig,
+  type RunningOperator,
+  startOperator,
+} from '@tenantry/tenant-operator';
+import pino from 'pino';
+import { parseAllDocuments } from 'yaml';
 
 /**
- * `npm run up`: the platform running locally, in the foreground, until Ctrl-C. Today that is the
- * infrastructure (devstack); the operator, gateway and services join it as they land.
+ * `npm run up`: the platform running locally, in the foreground, until Ctrl-C: the infrastructure
+ * (devstack), the CRDs and default plans, the tenant operator, and the example tenants. The gateway
+ * and the services join it as they land.
  */
+const NAMESPACE = 'tenantry-system';
+const BASE_DOMAIN = 'tenantry.localhost';
+const READY_TIMEOUT_MS = 120_000;
 const config = loadConfig('dev');
 const progress = createProgress();
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
+interface TenantView {
+  metadata: { name: string; creationTimestamp?: string };
+  spec: { plan: string };
+  status?: {
+    hosts?: string[];
+    readySeconds?: number;
+    conditions?: { type: string; status: string; reason: string }[];
+  };
+}
+
+function exampleTenants() {
+  const dir = join(repoRoot, 'examples', 'tenants');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => doc.toJS()));
+}
+
+async function waitForTenants(kc: KubeConfig, names: string[]): Promise<TenantView[]> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const tenants = await Promise.all(
+      names.map(
+        async (name) =>
+          (await custom.getClusterCustomObject({
+            group: 'tenantry.dev',
+            version: 'v1alpha1',
+            plural: 'tenants',
+            name,
+          })) as TenantView,
+      ),
+    );
+    const ready = (t: TenantView) =>
+      t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (tenants.every(ready) || Date.now() > deadline) return tenants;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
-  print('Starting Tenantry locally (first run provisions and caches the infrastructure: a few minutes).');
+  print('Starting Tenantry locally (the first run provisions and caches the infrastructure: a few minutes).');
   const { endpoints } = await up(config, progress);
+  const kc = new KubeConfig();
+  kc.loadFromFile(endpoints.kube.kubeconfig);
+
+  await progress.step('installing CRDs and default plans', async () => {
+    await installCrds(kc);
+    await applyDefaultPlans(kc);
+    await kc
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: NAMESPACE } } })
+      .catch((error: { code?: number }) => {
+        if (error.code !== 409) throw error;
+      });
+  });
+  const operator: RunningOperator = await progress.step('starting the tenant operator', () =>
+    startOperator({
+      kc,
+      config: loadOperatorConfig({
+        POSTGRES_ADMIN_URL: endpoints.postgres.url,
+        KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+        TENANTRY_NAMESPACE: NAMESPACE,
+        TENANTRY_BASE_DOMAIN: BASE_DOMAIN,
+        OPERATOR_METRICS_PORT: '0',
+        OPERATOR_PROBES_PORT: '0',
+        OPERATOR_LEADER_ELECTION: 'false',
+      }),
+      logger: pino({ name: 'tenant-operator', level: 'warn' }),
+    }),
+  );
+  const examples = exampleTenants();
+  const tenants = await progress.step(
+    `applying examples/tenants (${examples.length}) and waiting for Ready`,
+    async () => {
+      await applyManifests(kc, examples, 'tenantry-up');
+      return waitForTenants(
+        kc,
+        examples.map((t) => (t as TenantView).metadata.name),
+      );
+    },
+  );
+
   print();
-  print(`Tenantry infrastructure is up in ${formatSeconds(performance.now() - started)}:`);
-  for (const [name, value] of Object.entries(endpointVariables(endpoints)))
-    print(`  ${name.padEnd(16)} ${value}`);
+  print(`Tenantry is up in ${formatSeconds(performance.now() - started)}.`);
+  print();
+  print('  TENANT     PLAN        READY  TIME TO READY  HOSTS');
+  for (const t of tenants) {
+    const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+    const time = t.status?.readySeconds === undefined ? '-' : `${t.status.readySeconds.toFixed(1)}s`;
+    print(
+      `  ${t.metadata.name.padEnd(10)} ${t.spec.plan.padEnd(11)} ${(ready?.status === 'True' ? 'True' : `${ready?.status ?? 'Unknown'} (${ready?.reason})`).padEnd(6)} ${time.padEnd(14)} ${(t.status?.hosts ?? []).join(', ')}`,
+    );
+  }
   print();
   print('Try it from another shell:');
-  print(`  eval "$(npm run -s devstack -- env)"`);
-  print('  "$KUBECTL" get namespaces');
-  print('  psql "$DATABASE_URL" -c "select version()"');
+  print(`  export KUBECONFIG=${endpoints.kube.kubeconfig}`);
+  print(`  ${endpoints.bin.kubectl} get tenants`);
+  print(`  ${endpoints.bin.kubectl} describe tenant acme`);
+  print(
+    `  sed 's/acme/newco/g; s/Acme Inc./NewCo/' examples/tenants/acme.yaml | ${endpoints.bin.kubectl} apply -f -`,
+  );
+  print(`  ${endpoints.bin.kubectl} wait --for=condition=Ready tenant/newco`);
+  print(`  psql "${endpoints.postgres.url}" -c '\\l tenant_*'`);
   print();
   print('Press Ctrl-C to stop everything.');
 
@@ -55,6 +156,7 @@ async function main(): Promise<void> {
     process.on('SIGTERM', stop);
   });
   print();
+  await progress.step('stopping the tenant operator', () => operator.stop());
   await down(config, progress);
   print(
     'Stopped; no process left running. Data is kept in .devstack/dev (npm run devstack -- down --purge deletes it).',

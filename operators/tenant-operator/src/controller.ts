@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { OperatorConfig } from './config.ts';
 import { applyManifests } from './crds.ts';
+import { kubeMessage } from './kube-errors.ts';
 import type { createOperatorMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { createEventRecorder } from './tenant/events.ts';
@@ -50,7 +51,8 @@ export interface TenantController {
 
 type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
-const INFORMER_RESTART_MS = 2000;
+/** A fresh API server answers 429 while a resource's watch cache initialises: retry soon. */
+const INFORMER_RESTART_MS = 500;
 const FIELD_MANAGER = 'tenantry-operator';
 
 export async function startTenantController(deps: ControllerDeps): Promise<TenantController> {
@@ -171,10 +173,12 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
     // client-node informers stop on error; restart them so a restarted API server is survived.
     informer.on('error', (error: unknown) => {
       if (stopping) return;
-      logger.warn({ err: error }, 'informer failed; restarting');
+      logger.warn({ reason: kubeMessage(error) }, 'informer failed; restarting');
       setTimeout(() => {
         if (!stopping)
-          informer.start().catch((e: unknown) => logger.warn({ err: e }, 'informer restart failed'));
+          informer
+            .start()
+            .catch((e: unknown) => logger.warn({ reason: kubeMessage(e) }, 'informer restart failed'));
       }, INFORMER_RESTART_MS);
     });
   }

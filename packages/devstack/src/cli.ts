@@ -6,7 +6,7 @@ import { down, runningEndpoints, status, up } from './stack.ts';
 
 const usage = `devstack — real PostgreSQL, Kafka, kube-apiserver + etcd, helm and ClickHouse on loopback
 
-usage: devstack <command> [--profile dev|test] [--json]
+usage: devstack <command> [--profile dev|test|bench] [--json]
 
   up       provision (cached) and start everything; prints the endpoints
   down     stop everything (add --purge to delete the stack's data too)
@@ -31,8 +31,8 @@ async function main(): Promise<number> {
     console.error(usage);
     return command ? 0 : 2;
   }
-  if (values.profile !== 'dev' && values.profile !== 'test') {
-    console.error(`error: --profile must be "dev" or "test", got "${values.profile}"`);
+  if (values.profile !== 'dev' && values.profile !== 'test' && values.profile !== 'bench') {
+    console.error(`error: --profile must be "dev", "test" or "bench", got "${values.profile}"`);
     return 2;
   }
   const config = loadConfig(values.profile as Profile);

@@ -19,7 +19,7 @@ export interface DevstackConfig {
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export type Profile = 'dev' | 'test';
+export type Profile = 'dev' | 'test' | 'bench';
 
 export function loadConfig(profile: Profile, env: NodeJS.ProcessEnv = process.env): DevstackConfig {
   const provider = env.TENANTRY_INFRA ?? 'local';

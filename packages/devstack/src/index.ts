@@ -1,4 +1,4 @@
-export { type DevstackConfig, loadConfig, type Profile } from './config.ts';
+export { type DevstackConfig, loadConfig, type Profile, repoRoot } from './config.ts';
 export { type Endpoints, endpointVariables, toShell } from './endpoints.ts';
 export { createProgress, formatSeconds, type Progress, silentProgress } from './progress.ts';
 export {
