@@ -1,0 +1,9 @@
+export {
+  childFor,
+  createLogger,
+  DEFAULT_LEVEL,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type RequestContext,
+} from './create-logger.ts';

@@ -1,0 +1,12 @@
+export {
+  DEFAULT_METRICS_PATH,
+  type MetricsPluginOptions,
+  metricsPlugin,
+  UNMATCHED_ROUTE,
+} from './metrics-plugin.ts';
+export {
+  createServiceMetrics,
+  DB_QUERY_DURATION_BUCKETS,
+  HTTP_DURATION_BUCKETS,
+  type ServiceMetrics,
+} from './service-metrics.ts';

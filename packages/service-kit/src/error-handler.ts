@@ -1,0 +1,104 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ErrorBody } from './error-body.ts';
+import { ERROR_CODES, HttpError } from './http-errors.ts';
+
+const CODE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: ERROR_CODES.BAD_REQUEST,
+  401: ERROR_CODES.UNAUTHORIZED,
+  403: ERROR_CODES.FORBIDDEN,
+  404: ERROR_CODES.NOT_FOUND,
+  405: ERROR_CODES.METHOD_NOT_ALLOWED,
+  409: ERROR_CODES.CONFLICT,
+  413: ERROR_CODES.PAYLOAD_TOO_LARGE,
+  415: ERROR_CODES.UNSUPPORTED_MEDIA_TYPE,
+  429: ERROR_CODES.TOO_MANY_REQUESTS,
+};
+
+/** The only message a client sees for a failure of ours: details are in the log, under the request id. */
+export const INTERNAL_MESSAGE = 'internal error';
+
+interface Rendered {
+  statusCode: number;
+  code: string;
+  message: string;
+  field?: string;
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** Decides what the client is told about an error. */
+function render(error: FastifyError | HttpError | Error): Rendered {
+  if (error instanceof HttpError) {
+    const { statusCode, code, message, field, headers } = error;
+    return { statusCode, code, message, field, headers };
+  }
+  if ('validation' in error && Array.isArray(error.validation)) return renderValidation(error);
+  const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+  // Errors that carry a 4xx (Fastify's body parsing, limits, plugins) describe the request, not our
+  // internals, so their message is safe to pass on.
+  if (statusCode >= 400 && statusCode < 500) {
+    return {
+      statusCode,
+      code: CODE_BY_STATUS[statusCode] ?? ERROR_CODES.BAD_REQUEST,
+      message: error.message,
+    };
+  }
+  return { statusCode: 500, code: ERROR_CODES.INTERNAL, message: INTERNAL_MESSAGE };
+}
+
+/** Names the input at fault as a JSON pointer into the request part AJV checked: `/body/email`. */
+function renderValidation(error: FastifyError): Rendered {
+  const [first] = error.validation ?? [];
+  const part = `/${error.validationContext ?? 'body'}`;
+  if (first === undefined) {
+    return { statusCode: 400, code: ERROR_CODES.VALIDATION_FAILED, message: error.message, field: part };
+  }
+  const missing = first.keyword === 'required' ? first.params.missingProperty : undefined;
+  const field = `${part}${first.instancePath}${typeof missing === 'string' ? `/${missing}` : ''}`;
+  const message =
+    typeof missing === 'string' ? `${field} is required` : `${field} ${first.message ?? 'is invalid'}`;
+  return { statusCode: 400, code: ERROR_CODES.VALIDATION_FAILED, message, field };
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, rendered: Rendered): FastifyReply {
+  const body: ErrorBody = {
+    error: {
+      code: rendered.code,
+      message: rendered.message,
+      ...(rendered.field === undefined ? {} : { field: rendered.field }),
+      requestId: request.id,
+    },
+  };
+  return reply
+    .code(rendered.statusCode)
+    .headers(rendered.headers ?? {})
+    .send(body);
+}
+
+const errorHandlingImpl: FastifyPluginAsync = async (app) => {
+  app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
+    const rendered = render(error);
+    if (rendered.statusCode >= 500) {
+      // The one log line with the full error; the client only gets the request id to quote.
+      request.log.error({ err: error }, 'request failed');
+    } else {
+      request.log.info({ code: rendered.code, statusCode: rendered.statusCode }, rendered.message);
+    }
+    return send(reply, request, rendered);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0];
+    return send(reply, request, {
+      statusCode: 404,
+      code: ERROR_CODES.NOT_FOUND,
+      message: `no route for ${request.method} ${path}`,
+    });
+  });
+};
+
+/** One error handler and one 404 handler, rendering the standard error body. */
+export const errorHandling = fp(errorHandlingImpl, {
+  name: '@tenantry/service-kit/error-handling',
+  fastify: '5.x',
+});
