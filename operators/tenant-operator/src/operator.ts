@@ -43,6 +43,7 @@ export async function startOperator({
   const kafka = createKafkaAdmin(config.kafkaBrokers);
   let controller: TenantController | undefined;
   let starting: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
 
   const servers = await startOperatorServers({
     metricsPort: config.metricsPort,
@@ -93,13 +94,17 @@ export async function startOperator({
       return !config.leaderElection.enabled || (elector?.isLeader ?? false);
     },
     ports: { metrics: servers.metricsPort, probes: servers.probesPort },
-    async stop() {
-      await starting?.catch(() => {});
-      await controller?.stop();
-      await elector?.stop();
-      await servers.close();
-      await kafka.close();
-      await sql.end({ timeout: 5 });
+    stop() {
+      // Idempotent: a test or a signal handler may stop an operator that is already stopping.
+      stopped ??= (async () => {
+        await starting?.catch(() => {});
+        await controller?.stop();
+        await elector?.stop();
+        await servers.close();
+        await kafka.close();
+        await sql.end({ timeout: 5 });
+      })();
+      return stopped;
     },
   };
 }
