@@ -49,13 +49,22 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const postgresAdminUrl = required(env, 'POSTGRES_ADMIN_URL');
   let adminUrl: URL;
   try {
-    adminUrl = new URL(postgresAdminUrl);
-  } catch {
+    adminUrl = new URL(required(env, 'POSTGRES_ADMIN_URL'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // Never echo the value: it carries a password.
     throw new ConfigError('POSTGRES_ADMIN_URL must be a postgres:// URL');
   }
+  if (adminUrl.protocol !== 'postgres:' && adminUrl.protocol !== 'postgresql:') {
+    throw new ConfigError(`POSTGRES_ADMIN_URL must be a postgres:// URL, got a ${adminUrl.protocol}// URL`);
+  }
+  // CloudNativePG's superuser Secret names the database `*` (any); the operator works from `postgres`.
+  if (adminUrl.pathname === '' || adminUrl.pathname === '/' || adminUrl.pathname === '/*') {
+    adminUrl.pathname = '/postgres';
+  }
+  const postgresAdminUrl = adminUrl.toString();
   const baseDomain = env.TENANTRY_BASE_DOMAIN ?? 'tenantry.localhost';
   if (!DNS_NAME.test(baseDomain))
     throw new ConfigError(`TENANTRY_BASE_DOMAIN must be a DNS name, got "${baseDomain}"`);

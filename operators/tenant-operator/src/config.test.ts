@@ -1,0 +1,53 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadOperatorConfig } from './config.ts';
+
+const minimal = {
+  POSTGRES_ADMIN_URL: 'postgres://admin:s3cret@db:5432/postgres',
+  KAFKA_BROKERS: 'kafka:9092',
+};
+
+describe('operator config', () => {
+  test('defaults', () => {
+    const config = loadOperatorConfig(minimal);
+    expect(config).toMatchObject({
+      platformNamespace: 'tenantry-system',
+      baseDomain: 'tenantry.localhost',
+      concurrency: 4,
+      resyncSeconds: 300,
+      postgresPublicHost: 'db',
+      postgresPublicPort: 5432,
+      kafkaBrokers: ['kafka:9092'],
+      gateway: { serviceName: 'tenantry-gateway', port: 4000 },
+    });
+  });
+
+  test("CloudNativePG's superuser uri (database *) is read as the postgres database", () => {
+    const config = loadOperatorConfig({
+      ...minimal,
+      POSTGRES_ADMIN_URL: 'postgresql://postgres:pw@acme-rw.db.svc:5432/*',
+    });
+    expect(new URL(config.postgresAdminUrl).pathname).toBe('/postgres');
+  });
+
+  test('errors name the variable and never echo a password', () => {
+    expect(() => loadOperatorConfig({ KAFKA_BROKERS: 'k:9092' })).toThrow(/POSTGRES_ADMIN_URL is required/);
+    expect(() => loadOperatorConfig({ ...minimal, POSTGRES_ADMIN_URL: 'not a url s3cret' })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadOperatorConfig({ ...minimal, POSTGRES_ADMIN_URL: 'not a url s3cret' })).not.toThrow(
+      /s3cret/,
+    );
+    expect(() => loadOperatorConfig({ ...minimal, POSTGRES_ADMIN_URL: 'mysql://u:p@h/db' })).toThrow(
+      /postgres:\/\//,
+    );
+    expect(() => loadOperatorConfig({ ...minimal, KAFKA_BROKERS: 'kafka' })).toThrow(
+      /KAFKA_BROKERS must be host:port/,
+    );
+    expect(() => loadOperatorConfig({ ...minimal, OPERATOR_CONCURRENCY: '0' })).toThrow(
+      /OPERATOR_CONCURRENCY must be an integer from 1 to 64, got "0"/,
+    );
+    expect(() => loadOperatorConfig({ ...minimal, TENANTRY_BASE_DOMAIN: 'Not_A_Domain' })).toThrow(
+      /TENANTRY_BASE_DOMAIN/,
+    );
+  });
+});
