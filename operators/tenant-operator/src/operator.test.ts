@@ -99,6 +99,25 @@ describe('a Tenant is provisioned', () => {
     expect(tenant?.status?.topics).toEqual(topicNames(name));
     expect(tenant?.status?.readySeconds).toBeGreaterThan(0);
 
+    // Its own token signing key: a public JWKS whose kid is in status, and a private key beside it.
+    const keySecret = await h.admin.makeApiClient(CoreV1Api).readNamespacedSecret({
+      name: tenant?.status?.identity?.signingKeySecret ?? '',
+      namespace: h.namespace,
+    });
+    const jwks = JSON.parse(Buffer.from(keySecret.data?.['jwks.json'] ?? '', 'base64').toString('utf8'));
+    expect(jwks.keys).toEqual([
+      expect.objectContaining({
+        kty: 'EC',
+        crv: 'P-256',
+        alg: 'ES256',
+        kid: tenant?.status?.identity?.keyId,
+      }),
+    ]);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    expect(
+      JSON.parse(Buffer.from(keySecret.data?.['private.jwk'] ?? '', 'base64').toString('utf8')),
+    ).toHaveProperty('d');
+
     // The Secret's credentials work, as the app role, inside the tenant's database only.
     const sql = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
     try {
@@ -140,6 +159,22 @@ describe('a Tenant is provisioned', () => {
     });
     const reasons = events.items.map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Provisioned', 'Applied', 'Reconciled', 'Routed']));
+  });
+
+  test('every tenant gets its own signing key, kept across reconciles', async () => {
+    const [a, b] = [h.tenantName('keya'), h.tenantName('keyb')];
+    await h.createTenant(a, {});
+    await h.createTenant(b, {});
+    await waitReady(a);
+    await waitReady(b);
+    const keyA = (await h.getTenant(a))?.status?.identity?.keyId;
+    const keyB = (await h.getTenant(b))?.status?.identity?.keyId;
+    expect(keyA).toBeTruthy();
+    expect(keyA).not.toBe(keyB);
+    // A spec change triggers a reconcile; the key must not be rotated by it.
+    await h.patchTenantSpec(a, { displayName: 'renamed' });
+    await expect.poll(async () => (await h.getTenant(a))?.status?.observedGeneration, READY).toBe(2);
+    expect((await h.getTenant(a))?.status?.identity?.keyId).toBe(keyA);
   });
 
   test('a Tenant naming an unknown plan says why it is not Ready, and becomes Ready once the plan exists', async () => {

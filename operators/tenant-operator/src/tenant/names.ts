@@ -43,6 +43,12 @@ export function ownerSecretName(tenant: string): string {
   return `tenant-${tenant}-db-owner`;
 }
 
+/** The tenant's token signing key pair (private JWK and public JWKS); auth signs, the gateway verifies. */
+export function signingKeySecretName(tenant: string): string {
+  assertTenantName(tenant);
+  return `tenant-${tenant}-signing-key`;
+}
+
 export const TOPIC_PREFIX = 'tenantry';
 
 /** The tenant's Kafka topics: every event of the tenant flows through `<prefix>.<tenant>.events`. */

@@ -20,6 +20,7 @@ import { applyMigrations } from './migrations.ts';
 import { appSecretName, databaseName, FINALIZER, ingressName, topicNames } from './names.ts';
 import { buildIngress, resolveHostClaims, routedHosts } from './routes.ts';
 import { deleteCredentials, ensureCredentials } from './secrets.ts';
+import { deleteSigningKey, ensureSigningKey } from './signing-key.ts';
 import { deleteTopics, reconcileTopics, topicPolicy } from './topics.ts';
 import {
   type Condition,
@@ -219,6 +220,7 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
               throw kafkaFailure(`deleting topics of ${name}`, error);
             });
           await deleteCredentials(deps.core, name, namespace);
+          await deleteSigningKey(deps.core, name, namespace);
         } else {
           // Data stays; the tenant's roles stop logging in until someone re-creates the tenant.
           await suspendTenantRoles(deps.postgres, name).catch((error) => {
@@ -288,6 +290,7 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
       observedGeneration: generation,
       database: { name: databaseName(name), secretName: appSecretName(name) },
     };
+    if (tenant.status?.identity) status.identity = tenant.status.identity;
     if (tenant.status?.database?.migrationsVersion && status.database) {
       status.database.migrationsVersion = tenant.status.database.migrationsVersion;
     }
@@ -322,6 +325,14 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
             true,
           );
         });
+        const key = await ensureSigningKey(deps.core, tenant, namespace).catch((error: unknown) => {
+          throw new StepFailure(
+            'SecretError',
+            `while writing the signing key Secret: ${kubeMessage(error)}`,
+            true,
+          );
+        });
+        status.identity = { signingKeySecret: key.secretName, keyId: key.keyId };
         await ensureTenantDatabase(
           deps.postgres,
           name,

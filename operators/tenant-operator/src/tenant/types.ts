@@ -37,6 +37,7 @@ export interface TenantStatus {
   hosts?: string[];
   /** Seconds from creation to the first Ready=True, for onboarding reports. */
   readySeconds?: number;
+  identity?: { signingKeySecret: string; keyId: string };
 }
 
 export interface Tenant extends KubernetesObject {

@@ -1,0 +1,83 @@
+import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { isNotFound } from '../kube-errors.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, signingKeySecretName, TENANT_LABEL } from './names.ts';
+import type { Tenant } from './types.ts';
+
+/**
+ * Each tenant's access tokens are signed with a key pair of its own (ES256), generated once at
+ * provisioning and kept in a Secret: a token of tenant A can never verify under tenant B's key.
+ * The key is never regenerated while its Secret exists (that would log every user out); a Secret
+ * deleted out of band is replaced by a new key, with a new key id.
+ */
+export const SIGNING_ALGORITHM = 'ES256';
+
+export interface SigningKey {
+  secretName: string;
+  keyId: string;
+}
+
+/** RFC 7638 thumbprint of an EC public key: SHA-256 over the required members in lexical order. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+export function generateSigningKey(): { privateJwk: JsonWebKey; publicJwk: JsonWebKey; keyId: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = publicKey.export({ format: 'jwk' });
+  const keyId = jwkThumbprint(publicJwk);
+  const meta = { kid: keyId, alg: SIGNING_ALGORITHM, use: 'sig' };
+  return {
+    privateJwk: { ...privateKey.export({ format: 'jwk' }), ...meta },
+    publicJwk: { ...publicJwk, ...meta },
+    keyId,
+  };
+}
+
+export async function ensureSigningKey(
+  core: CoreV1Api,
+  tenant: Tenant,
+  namespace: string,
+): Promise<SigningKey> {
+  const name = signingKeySecretName(tenant.metadata.name);
+  try {
+    const existing = await core.readNamespacedSecret({ name, namespace });
+    const keyId = Buffer.from(existing.data?.kid ?? '', 'base64').toString('utf8');
+    if (keyId) return { secretName: name, keyId };
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const { privateJwk, publicJwk, keyId } = generateSigningKey();
+  const body: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace,
+      labels: { [TENANT_LABEL]: tenant.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
+    },
+    type: 'Opaque',
+    stringData: {
+      kid: keyId,
+      'private.jwk': JSON.stringify(privateJwk),
+      'jwks.json': JSON.stringify({ keys: [publicJwk] }),
+    },
+  };
+  try {
+    await core.createNamespacedSecret({ namespace, body });
+  } catch (error) {
+    // Another writer created it between our read and create (e.g. a previous leader): keep theirs.
+    if ((error as { code?: number }).code === 409) return ensureSigningKey(core, tenant, namespace);
+    throw error;
+  }
+  return { secretName: name, keyId };
+}
+
+export async function deleteSigningKey(core: CoreV1Api, tenant: string, namespace: string): Promise<void> {
+  try {
+    await core.deleteNamespacedSecret({ name: signingKeySecretName(tenant), namespace });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
