@@ -22,6 +22,11 @@ export interface MigrationSet {
 
 export const migrationSets: MigrationSet[] = [
   { name: 'platform', folder: fileURLToPath(new URL('../../migrations/platform', import.meta.url)) },
+  // @tenantry/events: the transactional outbox and the consumers' processed_events.
+  {
+    name: 'events',
+    folder: fileURLToPath(new URL('../../../../packages/events/migrations/events', import.meta.url)),
+  },
 ];
 
 const MIGRATIONS_SCHEMA = 'drizzle';

@@ -19,6 +19,20 @@ import type { Tenant } from './types.ts';
  * A password is generated once and then always read back from its Secret, so a crash between
  * writing the Secret and setting the role's password converges on the next reconcile.
  */
+/** The envelope of every Secret the operator writes for a tenant: labelled so informers and cleanup find it. */
+export function tenantSecret(
+  tenant: string,
+  name: string,
+  namespace: string,
+): Pick<V1Secret, 'apiVersion' | 'kind' | 'metadata' | 'type'> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: { [TENANT_LABEL]: tenant, [MANAGED_BY_LABEL]: MANAGED_BY } },
+    type: 'Opaque',
+  };
+}
+
 export interface DatabaseEndpoint {
   host: string;
   port: number;
@@ -40,14 +54,7 @@ function secretBody(
   const database = databaseName(tenant.metadata.name);
   const url = `postgres://${username}:${encodeURIComponent(password)}@${endpoint.host}:${endpoint.port}/${database}`;
   return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {
-      name,
-      namespace,
-      labels: { [TENANT_LABEL]: tenant.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
-    },
-    type: 'Opaque',
+    ...tenantSecret(tenant.metadata.name, name, namespace),
     stringData: { host: endpoint.host, port: String(endpoint.port), database, username, password, url },
   };
 }

@@ -1,7 +1,8 @@
 import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { isNotFound } from '../kube-errors.ts';
-import { MANAGED_BY, MANAGED_BY_LABEL, signingKeySecretName, TENANT_LABEL } from './names.ts';
+import { signingKeySecretName } from './names.ts';
+import { tenantSecret } from './secrets.ts';
 import type { Tenant } from './types.ts';
 
 /**
@@ -50,14 +51,7 @@ export async function ensureSigningKey(
   }
   const { privateJwk, publicJwk, keyId } = generateSigningKey();
   const body: V1Secret = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {
-      name,
-      namespace,
-      labels: { [TENANT_LABEL]: tenant.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
-    },
-    type: 'Opaque',
+    ...tenantSecret(tenant.metadata.name, name, namespace),
     stringData: {
       kid: keyId,
       'private.jwk': JSON.stringify(privateJwk),
