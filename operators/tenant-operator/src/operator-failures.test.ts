@@ -7,7 +7,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@k
 import { down, type Endpoints, loadConfig, silentProgress, up } from '@tenantry/devstack';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appSecretName, databaseName } from './tenant/names.ts';
+import { appSecretName, databaseName, FINALIZER } from './tenant/names.ts';
 import type { PlanSpec } from './tenant/types.ts';
 import { PLAN_PLURAL, TENANT_GROUP, TENANT_VERSION } from './tenant/types.ts';
 import { type OperatorHarness, SHARD_LABEL, startOperatorHarness } from './test-support.ts';
@@ -97,6 +97,34 @@ describe('dependencies unavailable', { timeout: TEST_TIMEOUT }, () => {
     expect((await h.condition(name, 'DatabaseReady'))?.message).toContain(databaseName(name));
     await up(privateStack, silentProgress, { only: ['postgres'] });
     await ready(name);
+  });
+});
+
+describe('cleanup', { timeout: TEST_TIMEOUT }, () => {
+  test('a cleanup that fails keeps the finalizer and says why; it completes once PostgreSQL is back', async () => {
+    const name = h.tenantName('stuck');
+    await h.createTenant(name, { database: { reclaimPolicy: 'Delete' } });
+    await ready(name);
+    await down(privateStack, silentProgress, { only: ['postgres'] });
+    try {
+      await h.deleteTenant(name);
+      await expect.poll(async () => (await h.condition(name, 'Ready'))?.reason, SLOW).toBe('CleanupFailed');
+      expect((await h.getTenant(name))?.metadata.finalizers).toContain(FINALIZER);
+      expect((await h.condition(name, 'Ready'))?.message).toContain(
+        `dropping database ${databaseName(name)}`,
+      );
+      const events = await h.admin
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` });
+      expect(events.items.map((e) => e.reason)).toContain('CleanupFailed');
+    } finally {
+      await up(privateStack, silentProgress, { only: ['postgres'] });
+    }
+    await expect.poll(() => h.getTenant(name), SLOW).toBeUndefined();
+    const sql = postgres(endpoints.postgres.url, { max: 1, onnotice: () => {} });
+    const rows = await sql`select 1 from pg_database where datname = ${databaseName(name)}`;
+    await sql.end();
+    expect(rows).toHaveLength(0);
   });
 });
 

@@ -24,6 +24,8 @@ const platformTags: string[] = JSON.parse(
 ).entries.map((entry: { tag: string }) => entry.tag);
 const PLAN = { connectionLimit: 10, suspended: false };
 const PLATFORM_VERSION = `platform@${platformTags.at(-1)}`;
+/** Tests about the mechanism pin the set they apply: the registry grows as services add theirs. */
+const PLATFORM_ONLY: MigrationSet[] = platform ? [platform] : [];
 
 interface Provisioned {
   tenant: string;
@@ -68,13 +70,30 @@ function temporarySet(name: string, tag: string, sql: string): MigrationSet {
 }
 
 describe('applyMigrations', () => {
+  test('by default applies every registered set, the events outbox among them', async () => {
+    const t = await provision();
+    const { version, applied } = await applyMigrations(t.ownerUrl);
+    expect(version.split(',').map((v) => v.split('@')[0])).toEqual(migrationSets.map((set) => set.name));
+    expect(applied).toBeGreaterThanOrEqual(migrationSets.length);
+    const sql = connect(t.adminUrl);
+    const tables = await sql<
+      { tablename: string }[]
+    >`select tablename from pg_tables where schemaname = 'public'`;
+    expect(tables.map((r) => r.tablename)).toEqual(
+      expect.arrayContaining(['tenant_settings', 'outbox', 'processed_events']),
+    );
+  });
+
   test('applies the platform set once; again it applies nothing and reports the same version', async () => {
     const t = await provision();
-    expect(await applyMigrations(t.ownerUrl)).toEqual({
+    expect(await applyMigrations(t.ownerUrl, PLATFORM_ONLY)).toEqual({
       version: PLATFORM_VERSION,
       applied: platformTags.length,
     });
-    expect(await applyMigrations(t.ownerUrl)).toEqual({ version: PLATFORM_VERSION, applied: 0 });
+    expect(await applyMigrations(t.ownerUrl, PLATFORM_ONLY)).toEqual({
+      version: PLATFORM_VERSION,
+      applied: 0,
+    });
     expect(PLATFORM_VERSION).toMatch(/^platform@\d{4}_\w+$/);
 
     const sql = connect(t.adminUrl);
@@ -90,7 +109,10 @@ describe('applyMigrations', () => {
 
   test('concurrent calls on one tenant all succeed and apply each migration once', async () => {
     const t = await provision();
-    const results = await Promise.all([applyMigrations(t.ownerUrl), applyMigrations(t.ownerUrl)]);
+    const results = await Promise.all([
+      applyMigrations(t.ownerUrl, PLATFORM_ONLY),
+      applyMigrations(t.ownerUrl, PLATFORM_ONLY),
+    ]);
     expect(results.map((r) => r.version)).toEqual([PLATFORM_VERSION, PLATFORM_VERSION]);
     expect(results.reduce((sum, r) => sum + r.applied, 0)).toBe(platformTags.length);
     const [bookkeeping] = await connect(
@@ -105,7 +127,7 @@ describe('applyMigrations', () => {
     // updated" (both GRANT on the same tables): a probabilistic check, not a proof.
     for (let round = 0; round < 30; round++) {
       await Promise.all([
-        applyMigrations(t.ownerUrl),
+        applyMigrations(t.ownerUrl, PLATFORM_ONLY),
         ensureTenantDatabase(admin, t.tenant, t.passwords, PLAN),
       ]);
     }
@@ -114,7 +136,7 @@ describe('applyMigrations', () => {
 
   test('the app role can read and write the migrated tables but not change or drop them', async () => {
     const t = await provision();
-    await applyMigrations(t.ownerUrl);
+    await applyMigrations(t.ownerUrl, PLATFORM_ONLY);
     const app = connect(t.appUrl);
 
     await app`insert into tenant_settings (key, value) values ('theme', ${app.json({ dark: true })})`;
@@ -151,7 +173,7 @@ describe('applyMigrations', () => {
     await sql`alter default privileges for role ${sql(owner)} in schema public
       revoke all on sequences from ${sql(app)}`.simple();
 
-    await applyMigrations(t.ownerUrl);
+    await applyMigrations(t.ownerUrl, PLATFORM_ONLY);
     const appSql = connect(t.appUrl);
     await appSql`insert into audit_log (action) values ('granted')`;
     expect(await appSql`select action from audit_log`).toEqual([{ action: 'granted' }]);
@@ -160,7 +182,7 @@ describe('applyMigrations', () => {
   test('applies several sets, each with its own bookkeeping table, and joins their versions', async () => {
     const t = await provision();
     const extra = temporarySet('extra', '0000_items', 'CREATE TABLE "extra_items" ("id" text PRIMARY KEY);');
-    const sets = [...migrationSets, extra];
+    const sets = [...PLATFORM_ONLY, extra];
 
     expect(await applyMigrations(t.ownerUrl, sets)).toEqual({
       version: `${PLATFORM_VERSION},extra@0000_items`,

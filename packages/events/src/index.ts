@@ -1,0 +1,17 @@
+export { createEventConsumer, type EventConsumer, type EventConsumerOptions } from './consumer.ts';
+export {
+  assertEventEnvelope,
+  createEvent,
+  EVENT_TYPE_PATTERN,
+  type EventEnvelope,
+  EventEnvelopeSchema,
+  InvalidEventError,
+  type NewEvent,
+  parseEvent,
+  serializeEvent,
+} from './envelope.ts';
+export type { EventsLogger } from './events-logger.ts';
+export { appendToOutbox } from './outbox.ts';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayTenant } from './relay.ts';
+export { outbox, processedEvents } from './schema.ts';
+export { eventsTopic, TENANT_TOPICS, tenantOfTopic } from './tenant-topic.ts';

@@ -1,0 +1,10 @@
+export { TenantDatabaseUnavailableError, UnknownTenantError } from './errors.ts';
+export type { Logger } from './logger.ts';
+export {
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DRAIN_TIMEOUT_SECONDS,
+  TenantDatabases,
+  type TenantDatabasesOptions,
+  type TenantDatabasesStats,
+  type TenantPoolStats,
+} from './tenant-databases.ts';

@@ -1,0 +1,106 @@
+import { CoreV1Api, type KubeConfig, makeInformer, type V1Secret } from '@kubernetes/client-node';
+import type { Logger } from './logger.ts';
+import { MANAGED_BY_SELECTOR } from './tenant-secrets.ts';
+
+/**
+ * Follows the operator's Secrets in the platform namespace with a list+watch informer. client-node
+ * informers stop on any error (a restarted API server, a fresh one answering 429 while its watch
+ * cache initialises, a missing RBAC rule); this one restarts with a capped exponential backoff.
+ * After a restart the informer resumes from its last resourceVersion, or lists again when that is too
+ * old (410), reporting Secrets deleted in the meantime as deletions.
+ */
+export interface SecretHandlers {
+  /** A Secret appeared or changed (also for every Secret of the initial list). */
+  upsert(secret: V1Secret): void;
+  deleted(secret: V1Secret): void;
+}
+
+export interface SecretWatch {
+  stop(): Promise<void>;
+}
+
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 10_000;
+
+/** The API server's own message (from the Status body) rather than the client's generic one. */
+function kubeReason(error: unknown): string {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: unknown };
+      if (typeof parsed.message === 'string') return parsed.message;
+    } catch {
+      // not JSON: the error's own message below
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves once the Secrets have been listed and the watch is established (retrying until then). */
+export async function watchTenantSecrets(
+  kc: KubeConfig,
+  namespace: string,
+  handlers: SecretHandlers,
+  logger?: Logger,
+): Promise<SecretWatch> {
+  const core = kc.makeApiClient(CoreV1Api);
+  // The owner Secrets match the selector too (labels cannot tell them apart); handlers skip them.
+  const informer = makeInformer<V1Secret>(
+    kc,
+    `/api/v1/namespaces/${namespace}/secrets`,
+    () => core.listNamespacedSecret({ namespace, labelSelector: MANAGED_BY_SELECTOR }),
+    MANAGED_BY_SELECTOR,
+  );
+  informer.on('add', handlers.upsert);
+  informer.on('update', handlers.upsert);
+  informer.on('delete', handlers.deleted);
+
+  let stopped = false;
+  let failures = 0;
+  let errors = 0;
+  let restart: NodeJS.Timeout | undefined;
+  let markSynced: () => void = () => {};
+  const synced = new Promise<void>((resolve) => {
+    markSynced = resolve;
+  });
+
+  const onError = (error: unknown) => {
+    errors += 1;
+    if (stopped) return;
+    failures += 1;
+    const retryInMs = Math.min(RESTART_MIN_MS * 2 ** (failures - 1), RESTART_MAX_MS);
+    logger?.warn(
+      { namespace, reason: kubeReason(error), retryInMs },
+      'tenant Secret watch failed; restarting',
+    );
+    clearTimeout(restart);
+    restart = setTimeout(() => void run(), retryInMs);
+  };
+  informer.on('error', onError);
+
+  // start() resolves (it does not reject) when the list or the watch request fails: it reports the
+  // failure as an error event. An attempt without one has listed and is watching.
+  async function run(): Promise<void> {
+    const errorsBefore = errors;
+    try {
+      await informer.start();
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    if (errors === errorsBefore && !stopped) {
+      failures = 0;
+      markSynced();
+    }
+  }
+
+  await run();
+  await synced;
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(restart);
+      await informer.stop();
+    },
+  };
+}
