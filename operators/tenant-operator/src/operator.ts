@@ -39,6 +39,10 @@ export async function startOperator({
     connect_timeout: 5,
     idle_timeout: 60,
     onnotice: () => {},
+    // No provisioning statement may wait forever (a lock held by a stuck session, a hung DROP): it
+    // fails, the tenant reports why, and the work queue retries it. Sessions derived from this pool
+    // (per-tenant locks, grants inside a tenant database) inherit these settings.
+    connection: { application_name: 'tenantry-operator', lock_timeout: 30_000, statement_timeout: 60_000 },
   });
   const kafka = createKafkaAdmin(config.kafkaBrokers);
   let controller: TenantController | undefined;
