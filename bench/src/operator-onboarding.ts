@@ -435,7 +435,7 @@ async function baselineRun(kc: KubeConfig, endpoints: Endpoints, namespace: stri
     return { names, times, wall: Date.now() - started, steps };
   } finally {
     await kafka.close();
-    await admin.end();
+    await admin.end({ timeout: 5 });
   }
 }
 
@@ -451,7 +451,7 @@ async function baselineCleanup(kc: KubeConfig, endpoints: Endpoints, namespace: 
     await kafka.use((a) => deleteTopics(a, names.flatMap(topicNames)));
   } finally {
     await kafka.close();
-    await admin.end();
+    await admin.end({ timeout: 5 });
   }
 }
 

@@ -40,10 +40,14 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await up(privateStack, silentProgress, { only: ['postgres', 'kafka'] });
-  await h?.stop();
-  await down(privateStack, silentProgress);
-  rmSync(stateBase, { recursive: true, force: true });
+  try {
+    await up(privateStack, silentProgress, { only: ['postgres', 'kafka'] });
+    // Bounded: whatever happens to the operator, the private stack below must not outlive the run.
+    await Promise.race([h?.stop(), new Promise((resolve) => setTimeout(resolve, 90_000))]);
+  } finally {
+    await down(privateStack, silentProgress);
+    rmSync(stateBase, { recursive: true, force: true });
+  }
 }, 180_000);
 
 async function ready(name: string) {

@@ -4,6 +4,7 @@ import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
 import { MIGRATIONS_LOCK } from './migrations.ts';
 import { appRoleName, databaseName, ownerRoleName } from './names.ts';
+import { releaseSession } from './sessions.ts';
 
 /**
  * A tenant's PostgreSQL database and its two roles. Tenant isolation rests on this module (BRIEF
@@ -159,6 +160,9 @@ function adminSession(admin: Sql, database: string): Sql {
     database,
     max: 1,
     max_lifetime: null,
+    // These sessions bind only scalars: no array types to fetch, and no internal type query that
+    // could fail unobserved when the server goes away during the handshake.
+    fetch_types: false,
     onnotice: () => {},
   });
 }
@@ -177,7 +181,7 @@ async function withTenantLock<T>(admin: Sql, names: TenantNames, work: () => Pro
     });
     return await work();
   } finally {
-    await session.end();
+    releaseSession(session);
   }
 }
 
@@ -206,7 +210,7 @@ async function grantInsideDatabase(admin: Sql, names: TenantNames): Promise<void
       await tx`grant usage, select on all sequences in schema public to ${app}`.simple();
     });
   } finally {
-    await session.end();
+    releaseSession(session);
   }
 }
 

@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
 import { appRoleName, ownerRoleName } from './names.ts';
+import { releaseSession } from './sessions.ts';
 
 /**
  * The platform's migration mechanism: every registered set of drizzle-kit migrations is applied to a
@@ -130,6 +131,8 @@ export async function applyMigrations(
   const sql = postgres(ownerUrl, {
     max: 1,
     max_lifetime: null,
+    // Migrations are DDL and bind only scalars; see sessions.ts for why the type query is avoided.
+    fetch_types: false,
     onnotice: () => {},
     connection: { application_name: 'tenantry-migrations' },
   });
@@ -159,6 +162,6 @@ export async function applyMigrations(
     );
     return { version, applied };
   } finally {
-    await sql.end();
+    releaseSession(sql);
   }
 }

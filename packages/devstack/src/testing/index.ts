@@ -37,7 +37,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   try {
     await admin.unsafe(`create database "${name}"`);
   } finally {
-    await admin.end();
+    await admin.end({ timeout: 5 });
   }
   const url = new URL(devstack().postgres.url);
   url.pathname = `/${name}`;
@@ -49,7 +49,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       try {
         await sql.unsafe(`drop database if exists "${name}" with (force)`);
       } finally {
-        await sql.end();
+        await sql.end({ timeout: 5 });
       }
     },
   };
