@@ -53,9 +53,15 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
-function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. Like Kafka's own
+ * Uuid.randomUuid(), never one starting with '-': command-line tools would read it as an option.
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**

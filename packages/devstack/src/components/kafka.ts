@@ -213,8 +213,8 @@ export const kafkaComponent: LocalComponent = {
           ...jvm,
           STORAGE_TOOL,
           'format',
-          '-t',
-          ctx.state.kafkaClusterId,
+          // The `=` form: an id from an older state file may still start with '-'.
+          `--cluster-id=${ctx.state.kafkaClusterId}`,
           '-c',
           properties,
           '--ignore-formatted',
