@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { OperatorConfig } from './config.ts';
 import { applyManifests } from './crds.ts';
-import { kubeMessage } from './kube-errors.ts';
+import { isForbidden, kubeMessage } from './kube-errors.ts';
 import type { createOperatorMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { createEventRecorder } from './tenant/events.ts';
@@ -163,22 +163,27 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
     informer.on('update', enqueueOwner);
   }
 
-  const informers: CachedInformer<KubernetesObject>[] = [
-    tenants,
-    plans,
-    ingresses,
-    secrets,
-  ] as CachedInformer<KubernetesObject>[];
-  for (const informer of informers) {
-    // client-node informers stop on error; restart them so a restarted API server is survived.
+  const named: [string, CachedInformer<KubernetesObject>][] = [
+    ['tenants', tenants as unknown as CachedInformer<KubernetesObject>],
+    ['plans', plans as unknown as CachedInformer<KubernetesObject>],
+    ['ingresses', ingresses],
+    ['secrets', secrets],
+  ];
+  const informers = named.map(([, informer]) => informer);
+  for (const [resource, informer] of named) {
+    // client-node informers stop on error; restart them so a restarted API server is survived. A
+    // refused watch would otherwise degrade silently into re-listing: the metric makes it visible.
     informer.on('error', (error: unknown) => {
       if (stopping) return;
-      logger.warn({ reason: kubeMessage(error) }, 'informer failed; restarting');
+      metrics.informerErrors.inc({ resource, reason: isForbidden(error) ? 'Forbidden' : 'Other' });
+      logger.warn({ resource, reason: kubeMessage(error) }, 'informer failed; restarting');
       setTimeout(() => {
         if (!stopping)
           informer
             .start()
-            .catch((e: unknown) => logger.warn({ reason: kubeMessage(e) }, 'informer restart failed'));
+            .catch((e: unknown) =>
+              logger.warn({ resource, reason: kubeMessage(e) }, 'informer restart failed'),
+            );
       }, INFORMER_RESTART_MS);
     });
   }

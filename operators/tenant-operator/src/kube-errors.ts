@@ -7,6 +7,11 @@ function statusCode(error: unknown): number | undefined {
 export const isNotFound = (error: unknown) => statusCode(error) === 404;
 export const isConflict = (error: unknown) => statusCode(error) === 409;
 export const isAlreadyExists = (error: unknown) => statusCode(error) === 409;
+/** Watches report a refusal in their error text rather than as an ApiException with a code. */
+export const isForbidden = (error: unknown) =>
+  statusCode(error) === 403 ||
+  (error as { statusCode?: unknown } | null)?.statusCode === 403 ||
+  /forbidden/i.test(kubeMessage(error));
 
 /** The API server's own message (from the Status body) rather than the client's generic one. */
 export function kubeMessage(error: unknown): string {

@@ -6,6 +6,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   type KubernetesObject,
+  type V1PolicyRule as PolicyRule,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { devstack, kubeConfig, uniqueName } from '@tenantry/devstack/testing';
@@ -32,6 +33,21 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The operator's log level (default: error; expected failures log warnings). */
   logLevel?: string;
+  /** Rules to bind instead of the shipped ones (the RBAC test removes one verb at a time). */
+  rules?: Rules;
+}
+
+/** The rules of config/rbac: cluster-wide (ClusterRole) and in the platform namespace (Role). */
+export interface Rules {
+  cluster: PolicyRule[];
+  namespaced: PolicyRule[];
+}
+
+export function shippedRules(): Rules {
+  return {
+    cluster: (loadYaml('cluster-role.yaml') as { rules: PolicyRule[] }).rules,
+    namespaced: (loadYaml('role.yaml') as { rules: PolicyRule[] }).rules,
+  };
 }
 
 export interface OperatorHarness {
@@ -60,17 +76,23 @@ async function serviceAccountKubeConfig(
   admin: KubeConfig,
   namespace: string,
   name: string,
+  rules: Rules,
 ): Promise<KubeConfig> {
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  const clusterRole = loadYaml('cluster-role.yaml');
-  const role = loadYaml('role.yaml');
-  await applyManifests(
-    admin,
-    [clusterRole, { ...role, metadata: { ...role.metadata, namespace } }],
-    'tenantry-tests',
-  );
+  // A ClusterRole of this harness's own: harnesses in other files (or with other rules) run at once.
+  const clusterRole = {
+    ...loadYaml('cluster-role.yaml'),
+    metadata: { name: `tenantry-operator-${namespace}` },
+    rules: rules.cluster,
+  };
+  const role = {
+    ...loadYaml('role.yaml'),
+    metadata: { name: 'tenantry-operator', namespace },
+    rules: rules.namespaced,
+  };
+  await applyManifests(admin, [clusterRole, role], 'tenantry-tests');
   const subject = [{ kind: 'ServiceAccount', name, namespace }];
   await rbac.createClusterRoleBinding({
     body: {
@@ -118,7 +140,12 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
   const shard = namespace;
   const baseDomain = `${shard}.test`;
   await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
-  const operatorKc = await serviceAccountKubeConfig(admin, namespace, 'tenantry-operator');
+  const operatorKc = await serviceAccountKubeConfig(
+    admin,
+    namespace,
+    'tenantry-operator',
+    options.rules ?? shippedRules(),
+  );
 
   const { postgres, kafka } = devstack();
   const config = loadOperatorConfig({
@@ -137,7 +164,10 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
   });
   // Expected failures (outages, conflicts) log warnings; tests assert on conditions instead.
   const logger = pino({ name: 'tenant-operator', level: options.logLevel ?? 'error' });
-  const operator = await startOperator({ kc: operatorKc, config, logger });
+  // Like the real process, which exits when it loses the Lease: this one stops reconciling.
+  let lost: (() => void) | undefined;
+  const operator = await startOperator({ kc: operatorKc, config, logger, onLostLeadership: () => lost?.() });
+  lost = () => void operator.stop();
   const custom = admin.makeApiClient(CustomObjectsApi);
   const created = new Set<string>();
   const ref = { group: TENANT_GROUP, version: TENANT_VERSION, plural: TENANT_PLURAL };

@@ -7,6 +7,7 @@ export interface OperatorMetrics {
   tenantsByCondition: Gauge<'condition' | 'status'>;
   queueDepth: Gauge;
   isLeader: Gauge;
+  informerErrors: Counter<'resource' | 'reason'>;
 }
 
 /** Seconds; a reconcile step ranges from a no-op (about 1 ms) to a slow migration (tens of seconds). */
@@ -49,6 +50,12 @@ export function createOperatorMetrics(): OperatorMetrics {
     isLeader: new Gauge({
       name: 'tenantry_operator_leader',
       help: '1 while this replica holds the leader lease, else 0',
+      registers: [registry],
+    }),
+    informerErrors: new Counter({
+      name: 'tenantry_operator_informer_errors_total',
+      help: 'List or watch failures of the informers, by resource and reason (Forbidden: RBAC is missing a rule)',
+      labelNames: ['resource', 'reason'],
       registers: [registry],
     }),
   };

@@ -24,7 +24,6 @@ import { deleteSigningKey, ensureSigningKey } from './signing-key.ts';
 import { deleteTopics, reconcileTopics, topicPolicy } from './topics.ts';
 import {
   type Condition,
-  PLAN_PLURAL,
   type Plan,
   TENANT_GROUP,
   TENANT_PLURAL,
@@ -135,22 +134,6 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new Error(`while reading tenant ${name}: ${kubeMessage(error)}`, { cause: error });
-    }
-  }
-
-  async function getPlan(name: string): Promise<Plan | undefined> {
-    const cached = deps.getPlan(name);
-    if (cached) return cached;
-    try {
-      return (await custom.getClusterCustomObject({
-        group: TENANT_GROUP,
-        version: TENANT_VERSION,
-        plural: PLAN_PLURAL,
-        name,
-      })) as Plan;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
     }
   }
 
@@ -301,7 +284,8 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
       if (failure.transient) transientFailures.push(`${type}: ${failure.message}`);
     };
 
-    const plan = await getPlan(tenant.spec.plan);
+    // The Plan informer's cache is authoritative: a Plan created later re-queues its tenants.
+    const plan = deps.getPlan(tenant.spec.plan);
     if (!plan) {
       const message = `plan "${tenant.spec.plan}" does not exist (kubectl get plans lists the plans)`;
       for (const type of ['DatabaseReady', 'MigrationsApplied', 'TopicsReady', 'RoutesReady'] as const) {
