@@ -8,6 +8,7 @@ const OPERATOR_METRICS = [
   'tenantry_operator_tenants',
   'tenantry_operator_workqueue_depth',
   'tenantry_operator_leader',
+  'tenantry_operator_informer_errors_total',
 ];
 
 describe('createOperatorMetrics', () => {
