@@ -179,8 +179,7 @@ async function main() {
       rows.push([
         '',
         '',
-        'steps (mean ms)',
-        formatSteps(stepMeans),
+        `steps (mean ms): ${formatSteps(stepMeans)}`,
         formatSteps(baselineStepMeans),
         '',
         '',
@@ -208,7 +207,6 @@ async function main() {
       'ratio p50',
       'operator all Ready (s)',
       'baseline all done (s)',
-      '',
     ],
     rows,
   );
