@@ -20,7 +20,14 @@ import {
   makeInformer,
   NetworkingV1Api,
 } from '@kubernetes/client-node';
-import { createProgress, type Endpoints, loadConfig, up } from '@tenantry/devstack';
+import {
+  createProgress,
+  type DevstackConfig,
+  type Endpoints,
+  loadConfig,
+  repoRoot,
+  up,
+} from '@tenantry/devstack';
 import { applyDefaultPlans, applyManifests, installCrds } from '@tenantry/tenant-operator';
 import postgres from 'postgres';
 import {
@@ -43,7 +50,6 @@ import {
   topicPolicy,
 } from '../../operators/tenant-operator/src/tenant/topics.ts';
 import type { Plan, Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
-import { repoRoot } from '../../packages/devstack/src/config.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';
 
 const { values: args } = parseArgs({
@@ -120,7 +126,7 @@ async function main() {
   })) as Plan;
 
   const metricsPort = await freePort();
-  const operator = startOperatorProcess(endpoints, namespace, metricsPort);
+  const operator = startOperatorProcess(config, endpoints, namespace, metricsPort);
   await waitForMetrics(metricsPort);
   const idleRss = rssMiB(operator.pid ?? 0);
   const watcher = await readyWatcher(kc, namespace);
@@ -234,14 +240,19 @@ function formatSteps(steps: Record<string, number>): string {
     .join(', ');
 }
 
-function startOperatorProcess(endpoints: Endpoints, namespace: string, metricsPort: number): ChildProcess {
+function startOperatorProcess(
+  config: DevstackConfig,
+  endpoints: Endpoints,
+  namespace: string,
+  metricsPort: number,
+): ChildProcess {
   return spawn(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'operators', 'tenant-operator', 'src', 'main.ts')],
     {
       cwd: repoRoot,
       env: {
-        PATH: process.env.PATH,
+        PATH: config.environment.PATH,
         KUBECONFIG: endpoints.kube.kubeconfig,
         POSTGRES_ADMIN_URL: endpoints.postgres.url,
         KAFKA_BROKERS: endpoints.kafka.brokers.join(','),

@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devstack } from '@tenantry/devstack/testing';
+import { childEnvironment, devstack } from '@tenantry/devstack/testing';
 import { parseAllDocuments } from 'yaml';
 
 /** The repository checkout these tests run from. */
@@ -95,13 +95,12 @@ export async function createChartWorkspace(): Promise<ChartWorkspace> {
     });
   }
   const helmHome = join(root, '.helm-home');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env = childEnvironment({
     HELM_CACHE_HOME: join(helmHome, 'cache'),
     HELM_CONFIG_HOME: join(helmHome, 'config'),
     HELM_DATA_HOME: join(helmHome, 'data'),
     KUBECONFIG: devstack().kube.kubeconfig,
-  };
+  });
   const { helm, kubectl } = devstack().bin;
   const workspace: ChartWorkspace = {
     root,

@@ -15,6 +15,8 @@ export interface DevstackConfig {
   clickhouseUrl: string | undefined;
   /** Leave the test stack running after the suite, for fast re-runs (TENANTRY_KEEP_DEVSTACK=1). */
   keepTestStack: boolean;
+  /** The environment this config was read from, for child processes that need it plus a few variables. */
+  environment: NodeJS.ProcessEnv;
 }
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -38,5 +40,6 @@ export function loadConfig(profile: Profile, env: NodeJS.ProcessEnv = process.en
     provider,
     clickhouseUrl,
     keepTestStack: env.TENANTRY_KEEP_DEVSTACK === '1',
+    environment: env,
   };
 }

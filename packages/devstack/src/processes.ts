@@ -37,7 +37,8 @@ export function startProcess(stateDir: string, spec: ManagedProcessSpec): number
   try {
     const options: SpawnOptions = {
       cwd: spec.cwd,
-      env: spec.env ?? process.env,
+      // Without `env`, Node passes this process's environment on.
+      env: spec.env,
       detached: true,
       stdio: ['ignore', log, log],
     };
@@ -213,7 +214,7 @@ export function runCommand(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';

@@ -19,13 +19,9 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startService(env: { SLOW_MS: number; SHUTDOWN_TIMEOUT_MS: number }): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-    env: {
-      ...process.env,
-      SLOW_MS: String(env.SLOW_MS),
-      SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS),
-    },
+function startService(options: { SLOW_MS: number; SHUTDOWN_TIMEOUT_MS: number }): ServiceProcess {
+  const args = [FIXTURE, String(options.SLOW_MS), String(options.SHUTDOWN_TIMEOUT_MS)];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);

@@ -98,7 +98,7 @@ async function ensureInstalled(ctx: ComponentContext): Promise<string> {
     );
   }
   await ctx.progress.step('installing PostgreSQL from Debian packages (apt-get)', async () => {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const env = { ...ctx.config.environment, DEBIAN_FRONTEND: 'noninteractive' };
     await runCommand('apt-get', ['update', '-qq'], { env });
     await runCommand('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env });
   });

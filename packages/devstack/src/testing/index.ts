@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import postgres from 'postgres';
 import { test as base, inject } from 'vitest';
+import { loadConfig } from '../config.ts';
 import type { Endpoints } from '../endpoints.ts';
 
 /**
@@ -11,6 +12,11 @@ import type { Endpoints } from '../endpoints.ts';
  */
 export function devstack(): Endpoints {
   return inject('devstack');
+}
+
+/** The environment tests run in plus `extra`, for the tools they start (helm, kubectl, ...). */
+export function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...loadConfig('test').environment, ...extra };
 }
 
 /** A DNS-label-safe unique name: `prefix-<8 hex>`. */

@@ -1,11 +1,13 @@
-// A service process for run-service.test.ts: `GET /slow` answers after SLOW_MS, and the process
-// shuts down through runService when signalled.
+// A service process for run-service.test.ts: `node slow-service.ts <slowMs> <shutdownTimeoutMs>`.
+// `GET /slow` answers after slowMs, and the process shuts down through runService when signalled.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildService } from '../build-service.ts';
 import { runService } from '../run-service.ts';
 
-const slowMs = Number(process.env.SLOW_MS);
-const shutdownTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS);
+const [slowMs, shutdownTimeoutMs] = process.argv.slice(2).map(Number);
+if (!Number.isInteger(slowMs) || !Number.isInteger(shutdownTimeoutMs)) {
+  throw new Error('usage: slow-service.ts <slowMs> <shutdownTimeoutMs>');
+}
 
 const app = await buildService({
   name: 'slow',
