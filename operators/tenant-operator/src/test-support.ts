@@ -4,12 +4,17 @@ import { fileURLToPath } from 'node:url';
 import {
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesObject,
   type V1PolicyRule as PolicyRule,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
-import { devstack, kubeConfig, uniqueName } from '@tenantry/devstack/testing';
+import {
+  serviceAccountKubeConfig as createServiceAccountKubeConfig,
+  devstack,
+  kubeConfig,
+  uniqueName,
+} from '@tenantry/devstack/testing';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { loadOperatorConfig, type OperatorConfig } from './config.ts';
@@ -78,9 +83,7 @@ async function serviceAccountKubeConfig(
   name: string,
   rules: Rules,
 ): Promise<KubeConfig> {
-  const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   // A ClusterRole of this harness's own: harnesses in other files (or with other rules) run at once.
   const clusterRole = {
     ...loadYaml('cluster-role.yaml'),
@@ -113,23 +116,7 @@ async function serviceAccountKubeConfig(
       subjects: subject,
     },
   });
-  const request = await core.createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster();
-  if (!cluster || !request.status?.token) throw new Error('could not obtain a service-account token');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: `system:serviceaccount:${namespace}:${name}`, token: request.status.token }],
-    contexts: [
-      { name: 'operator', cluster: cluster.name, user: `system:serviceaccount:${namespace}:${name}` },
-    ],
-    currentContext: 'operator',
-  });
-  return kc;
+  return createServiceAccountKubeConfig(admin, namespace, name);
 }
 
 export async function startOperatorHarness(options: HarnessOptions = {}): Promise<OperatorHarness> {

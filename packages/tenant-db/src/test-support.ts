@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { devstack, uniqueName } from '@tenantry/devstack/testing';
 import postgres, { type Sql } from 'postgres';
 import { onTestFinished } from 'vitest';
@@ -153,27 +153,7 @@ export async function startDatabases(
 }
 
 /** The KubeConfig of a new service account, with no permissions until some are bound to it. */
-export async function serviceAccountKubeConfig(admin: KubeConfig, namespace: string, name: string) {
-  const core = admin.makeApiClient(CoreV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  const request = await core.createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster();
-  const token = request.status?.token;
-  if (!cluster || !token) throw new Error('could not obtain a service-account token');
-  const user = `system:serviceaccount:${namespace}:${name}`;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: user, token }],
-    contexts: [{ name: 'service', cluster: cluster.name, user }],
-    currentContext: 'service',
-  });
-  return kc;
-}
+export { serviceAccountKubeConfig } from '@tenantry/devstack/testing';
 
 /** What a service needs to follow the tenant Secrets: list and watch them in the platform namespace. */
 export async function allowWatchingSecrets(admin: KubeConfig, namespace: string, serviceAccount: string) {

@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoordinationV1Api,
-  CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
   type V1Lease,
   V1MicroTime,
 } from '@kubernetes/client-node';
-import { test } from '@tenantry/devstack/testing';
+import { serviceAccountKubeConfig, test } from '@tenantry/devstack/testing';
 import { describe, expect } from 'vitest';
 import { type LeaderElectionOptions, LeaderElector } from './leader-election.ts';
 
@@ -83,9 +82,7 @@ async function createForeignLease(
 
 /** A KubeConfig for a ServiceAccount that may only get, create and update Leases in the namespace. */
 async function leaseOnlyKubeConfig(admin: KubeConfig, namespace: string): Promise<KubeConfig> {
-  const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'elector' } } });
   await rbac.createNamespacedRole({
     namespace,
     body: {
@@ -103,21 +100,7 @@ async function leaseOnlyKubeConfig(admin: KubeConfig, namespace: string): Promis
       subjects: [{ kind: 'ServiceAccount', name: 'elector', namespace }],
     },
   });
-  const { status } = await core.createNamespacedServiceAccountToken({
-    name: 'elector',
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 600 } },
-  });
-  const cluster = admin.getCurrentCluster();
-  if (!cluster || !status?.token) throw new Error('no cluster in the admin KubeConfig or no token issued');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: 'elector', token: status.token }],
-    contexts: [{ name: 'elector', cluster: cluster.name, user: 'elector' }],
-    currentContext: 'elector',
-  });
-  return kc;
+  return serviceAccountKubeConfig(admin, namespace, 'elector');
 }
 
 describe('LeaderElector', () => {

@@ -61,6 +61,38 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   };
 }
 
+/**
+ * Creates service account `name` in `namespace` and returns a KubeConfig that authenticates as it with
+ * a token from the TokenRequest API: tests exercise RBAC with real credentials, not impersonation.
+ */
+export async function serviceAccountKubeConfig(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<KubeConfig> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const core = admin.makeApiClient(CoreV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  const request = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster();
+  const token = request.status?.token;
+  if (!cluster || !token)
+    throw new Error(`could not obtain a token for service account ${namespace}/${name}`);
+  const user = `system:serviceaccount:${namespace}:${name}`;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: user, token }],
+    contexts: [{ name: user, cluster: cluster.name, user }],
+    currentContext: user,
+  });
+  return kc;
+}
+
 export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(devstack().kube.kubeconfig);
