@@ -3,7 +3,6 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  ApiException,
   ApiextensionsV1Api,
   type KubeConfig,
   type KubernetesObject,
@@ -11,6 +10,7 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { kubeMessage } from './kube-errors.ts';
 
 /** The repository checkout this module runs from: `crds/` and `config/` are read relative to it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,7 +29,7 @@ export function loadManifests(path: string): KubernetesObject[] {
   try {
     source = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`while reading ${path}: ${errorMessage(error)}`, { cause: error });
+    throw new Error(`while reading ${path}: ${kubeMessage(error)}`, { cause: error });
   }
   const objects: KubernetesObject[] = [];
   for (const [index, document] of parseAllDocuments(source).entries()) {
@@ -68,7 +68,7 @@ export async function applyManifests(
         await client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
       );
     } catch (error) {
-      throw new Error(`while applying ${describe(object)}: ${errorMessage(error)}`, { cause: error });
+      throw new Error(`while applying ${describe(object)}: ${kubeMessage(error)}`, { cause: error });
     }
   }
   return applied;
@@ -147,21 +147,8 @@ async function withContext<T>(context: string, action: () => Promise<T>): Promis
   try {
     return await action();
   } catch (error) {
-    throw new Error(`${context}: ${errorMessage(error)}`, { cause: error });
+    throw new Error(`${context}: ${kubeMessage(error)}`, { cause: error });
   }
-}
-
-/** The API server's own message when there is one: the ApiException's text is only a status code. */
-function errorMessage(error: unknown): string {
-  if (error instanceof ApiException && typeof error.body === 'string') {
-    try {
-      const status: unknown = JSON.parse(error.body);
-      if (isRecord(status) && typeof status.message === 'string') return status.message;
-    } catch {
-      // Not a Status object (e.g. a proxy's HTML error page): fall through to the generic message.
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
