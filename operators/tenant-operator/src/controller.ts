@@ -18,7 +18,7 @@ import type { createOperatorMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { createEventRecorder } from './tenant/events.ts';
 import type { KafkaAdmin } from './tenant/kafka-admin.ts';
-import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './tenant/names.ts';
+import { defaultHost, MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './tenant/names.ts';
 import { createTenantReconciler } from './tenant/reconciler.ts';
 import {
   PLAN_PLURAL,
@@ -148,9 +148,12 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
   };
   tenants.on('add', (t) => queue.add(t.metadata.name));
   tenants.on('update', (t) => queue.add(t.metadata.name));
-  // A tenant that is gone for good needs nothing; its domains may free up for another tenant.
-  tenants.on('delete', () => {
-    for (const t of tenants.list()) queue.add(t.metadata.name);
+  // A tenant gone for good needs nothing; the hosts it held may now go to a tenant that listed them.
+  tenants.on('delete', (gone) => {
+    const freed = new Set([defaultHost(gone.metadata.name, config.baseDomain), ...(gone.spec.domains ?? [])]);
+    for (const t of tenants.list()) {
+      if (t.spec.domains?.some((domain) => freed.has(domain))) queue.add(t.metadata.name);
+    }
   });
   const onPlan = (plan: Plan) => {
     for (const t of tenants.list()) if (t.spec.plan === plan.metadata.name) queue.add(t.metadata.name);
