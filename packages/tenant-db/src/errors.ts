@@ -17,6 +17,8 @@ export class UnknownTenantError extends Error {
  */
 export class TenantDatabaseUnavailableError extends Error {
   readonly code = 'TENANT_DATABASE_UNAVAILABLE';
+  /** Services answer 503 with this code (service-kit's error handler reads both). */
+  readonly statusCode = 503;
   readonly tenant: string;
 
   constructor(tenant: string, cause: unknown) {

@@ -1,5 +1,5 @@
+export type { Logger } from '@tenantry/tenant-secrets';
 export { TenantDatabaseUnavailableError, UnknownTenantError } from './errors.ts';
-export type { Logger } from './logger.ts';
 export {
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   DRAIN_TIMEOUT_SECONDS,

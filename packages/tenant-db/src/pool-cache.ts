@@ -1,6 +1,5 @@
+import type { Logger, TenantCredentials } from '@tenantry/tenant-secrets';
 import type { Sql } from 'postgres';
-import type { Logger } from './logger.ts';
-import type { TenantCredentials } from './tenant-secrets.ts';
 
 /**
  * The open tenant pools, at most `maxPools` of them, least recently used first. Opening one beyond

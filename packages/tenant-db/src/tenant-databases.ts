@@ -1,17 +1,18 @@
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from '@tenantry/tenant-secrets';
+import {
+  credentialsFromSecret,
+  type SecretWatch,
+  sameCredentials,
+  type TenantCredentials,
+  tenantOfSecretName,
+  watchTenantSecrets,
+} from '@tenantry/tenant-secrets';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { UnknownTenantError, withTenantContext } from './errors.ts';
 import { instrumentedSql } from './instrumented-sql.ts';
-import type { Logger } from './logger.ts';
 import { type CloseReason, type OpenPool, PoolCache } from './pool-cache.ts';
-import { type SecretWatch, watchTenantSecrets } from './secret-watch.ts';
-import {
-  credentialsFromSecret,
-  sameCredentials,
-  type TenantCredentials,
-  tenantOfSecretName,
-} from './tenant-secrets.ts';
 
 /**
  * Tenant-aware data access (BRIEF section 5): the queries of tenant A run on a pool opened with
@@ -119,6 +120,11 @@ export class TenantDatabases {
 
   has(tenant: string): boolean {
     return this.#credentials.has(tenant);
+  }
+
+  /** The tenants with credentials now, served whether or not their pool is open. */
+  tenants(): string[] {
+    return [...this.#credentials.keys()];
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { devstack, uniqueName } from '@tenantry/devstack/testing';
+import type { Logger } from '@tenantry/tenant-secrets';
 import postgres, { type Sql } from 'postgres';
 import { onTestFinished } from 'vitest';
 import {
@@ -17,7 +18,6 @@ import {
 } from '../../../operators/tenant-operator/src/tenant/names.ts';
 import { ensureCredentials } from '../../../operators/tenant-operator/src/tenant/secrets.ts';
 import type { Tenant } from '../../../operators/tenant-operator/src/tenant/types.ts';
-import type { Logger } from './logger.ts';
 import { TenantDatabases, type TenantDatabasesOptions } from './tenant-databases.ts';
 
 /**

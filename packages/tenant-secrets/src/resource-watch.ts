@@ -1,22 +1,39 @@
-import { CoreV1Api, type KubeConfig, makeInformer, type V1Secret } from '@kubernetes/client-node';
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+  makeInformer,
+} from '@kubernetes/client-node';
 import type { Logger } from './logger.ts';
-import { MANAGED_BY_SELECTOR } from './tenant-secrets.ts';
 
 /**
- * Follows the operator's Secrets in the platform namespace with a list+watch informer. client-node
- * informers stop on any error (a restarted API server, a fresh one answering 429 while its watch
- * cache initialises, a missing RBAC rule); this one restarts with a capped exponential backoff.
- * After a restart the informer resumes from its last resourceVersion, or lists again when that is too
- * old (410), reporting Secrets deleted in the meantime as deletions.
+ * Follows a collection of Kubernetes objects with a list+watch informer. client-node informers stop on
+ * any error (a restarted API server, a fresh one answering 429 while its watch cache initialises, a
+ * missing RBAC rule); this one restarts with a capped exponential backoff. After a restart the
+ * informer resumes from its last resourceVersion, or lists again when that is too old (410), reporting
+ * objects deleted in the meantime as deletions.
  */
-export interface SecretHandlers {
-  /** A Secret appeared or changed (also for every Secret of the initial list). */
-  upsert(secret: V1Secret): void;
-  deleted(secret: V1Secret): void;
+export interface ResourceHandlers<T extends KubernetesObject> {
+  /** An object appeared or changed (also for every object of the initial list). */
+  upsert(object: T): void;
+  deleted(object: T): void;
 }
 
-export interface SecretWatch {
+export interface ResourceWatch {
   stop(): Promise<void>;
+}
+
+export interface ResourceWatchOptions<T extends KubernetesObject> {
+  kc: KubeConfig;
+  /** The collection's API path, e.g. `/apis/networking.k8s.io/v1/namespaces/tenantry-system/ingresses`. */
+  path: string;
+  /** Lists the collection (with the same label selector): the informer's initial and re-lists. */
+  list: ListPromise<T>;
+  labelSelector?: string;
+  handlers: ResourceHandlers<T>;
+  /** What is watched, for log lines: "tenant Secret" logs "tenant Secret watch failed; restarting". */
+  description: string;
+  logger?: Logger;
 }
 
 const RESTART_MIN_MS = 500;
@@ -36,21 +53,12 @@ function kubeReason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Resolves once the Secrets have been listed and the watch is established (retrying until then). */
-export async function watchTenantSecrets(
-  kc: KubeConfig,
-  namespace: string,
-  handlers: SecretHandlers,
-  logger?: Logger,
-): Promise<SecretWatch> {
-  const core = kc.makeApiClient(CoreV1Api);
-  // The owner Secrets match the selector too (labels cannot tell them apart); handlers skip them.
-  const informer = makeInformer<V1Secret>(
-    kc,
-    `/api/v1/namespaces/${namespace}/secrets`,
-    () => core.listNamespacedSecret({ namespace, labelSelector: MANAGED_BY_SELECTOR }),
-    MANAGED_BY_SELECTOR,
-  );
+/** Resolves once the collection has been listed and the watch is established (retrying until then). */
+export async function watchResources<T extends KubernetesObject>(
+  options: ResourceWatchOptions<T>,
+): Promise<ResourceWatch> {
+  const { handlers, logger, path, description } = options;
+  const informer = makeInformer<T>(options.kc, path, options.list, options.labelSelector);
   informer.on('add', handlers.upsert);
   informer.on('update', handlers.upsert);
   informer.on('delete', handlers.deleted);
@@ -69,10 +77,7 @@ export async function watchTenantSecrets(
     if (stopped) return;
     failures += 1;
     const retryInMs = Math.min(RESTART_MIN_MS * 2 ** (failures - 1), RESTART_MAX_MS);
-    logger?.warn(
-      { namespace, reason: kubeReason(error), retryInMs },
-      'tenant Secret watch failed; restarting',
-    );
+    logger?.warn({ path, reason: kubeReason(error), retryInMs }, `${description} watch failed; restarting`);
     clearTimeout(restart);
     restart = setTimeout(() => void run(), retryInMs);
   };

@@ -1,6 +1,12 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
-import { credentialsFromSecret, TENANT_LABEL, tenantOfSecretName } from './tenant-secrets.ts';
+import {
+  credentialsFromSecret,
+  signingKeyFromSecret,
+  TENANT_LABEL,
+  tenantOfSecretName,
+  tenantOfSigningKeySecretName,
+} from './tenant-secrets.ts';
 
 describe('tenantOfSecretName', () => {
   test('names the tenant of an app credentials Secret, and of no other', () => {
@@ -48,5 +54,39 @@ describe('credentialsFromSecret', () => {
     expect(() => credentialsFromSecret('acme', secret(complete, 'other'))).toThrow(
       'labelled tenantry.dev/tenant=other, expected acme',
     );
+  });
+});
+
+describe('signingKeyFromSecret', () => {
+  const privateJwk = { kty: 'EC', crv: 'P-256', kid: 'k1', x: 'x', y: 'y', d: 'd' };
+  const publicJwks = { keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', x: 'x', y: 'y' }] };
+  function keySecret(data: Record<string, string>): V1Secret {
+    return {
+      metadata: { name: 'tenant-acme-signing-key', labels: { [TENANT_LABEL]: 'acme' } },
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    };
+  }
+
+  test('reads the key id, the private JWK and the public JWKS', () => {
+    const secret = keySecret({
+      kid: 'k1',
+      'private.jwk': JSON.stringify(privateJwk),
+      'jwks.json': JSON.stringify(publicJwks),
+    });
+    expect(tenantOfSigningKeySecretName(secret.metadata?.name)).toBe('acme');
+    expect(signingKeyFromSecret('acme', secret)).toEqual({ keyId: 'k1', privateJwk, jwks: publicJwks });
+  });
+
+  test('refuses keys that do not match the key id, naming the Secret and key', () => {
+    const secret = keySecret({
+      kid: 'k2',
+      'private.jwk': JSON.stringify(privateJwk),
+      'jwks.json': JSON.stringify(publicJwks),
+    });
+    expect(() => signingKeyFromSecret('acme', secret)).toThrow(
+      `Secret tenant-acme-signing-key: key "private.jwk" is not a JWK with the Secret's kid`,
+    );
+    const broken = keySecret({ kid: 'k1', 'private.jwk': JSON.stringify(privateJwk), 'jwks.json': '{' });
+    expect(() => signingKeyFromSecret('acme', broken)).toThrow('key "jwks.json" is not JSON');
   });
 });

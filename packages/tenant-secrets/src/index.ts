@@ -1,0 +1,21 @@
+export type { Logger } from './logger.ts';
+export {
+  type ResourceHandlers,
+  type ResourceWatch,
+  type ResourceWatchOptions,
+  watchResources,
+} from './resource-watch.ts';
+export { type SecretHandlers, type SecretWatch, watchTenantSecrets } from './secret-watch.ts';
+export {
+  credentialsFromSecret,
+  isTenantName,
+  type JsonWebKeyWithId,
+  MANAGED_BY_SELECTOR,
+  sameCredentials,
+  signingKeyFromSecret,
+  TENANT_LABEL,
+  type TenantCredentials,
+  type TenantSigningKey,
+  tenantOfSecretName,
+  tenantOfSigningKeySecretName,
+} from './tenant-secrets.ts';

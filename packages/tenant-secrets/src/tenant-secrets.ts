@@ -1,0 +1,136 @@
+import type { V1Secret } from '@kubernetes/client-node';
+
+/**
+ * The contract with the tenant operator (docs/operator.md): per tenant, Secrets in the platform
+ * namespace, labelled `tenantry.dev/tenant=<name>` and managed by the operator:
+ * - `tenant-<name>-db`: the app role's credentials under host, port, database, username and password.
+ *   Its `url` key is never read: it embeds the password, and nothing here may hold a string that
+ *   could end up in a log. The owner role's `tenant-<name>-db-owner` is never used by services.
+ * - `tenant-<name>-signing-key`: the tenant's token signing key (`kid`, `private.jwk`, `jwks.json`).
+ */
+export const TENANT_LABEL = 'tenantry.dev/tenant';
+export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=tenantry-operator';
+
+const APP_SECRET_NAME = /^tenant-(.+)-db$/;
+const SIGNING_KEY_SECRET_NAME = /^tenant-(.+)-signing-key$/;
+/** Tenant names are DNS labels of 3-40 characters (BRIEF section 4). */
+const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{1,38})[a-z0-9]$/;
+
+export function isTenantName(name: string): boolean {
+  return TENANT_NAME.test(name);
+}
+
+export interface TenantCredentials {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * The tenant whose app credentials a Secret of that name holds, or undefined for any other Secret
+ * (the owner's `-db-owner` ones among them). App and owner names cannot collide: one ends in `-db`,
+ * the other in `-owner`.
+ */
+export function tenantOfSecretName(name: string | undefined): string | undefined {
+  return tenantMatching(APP_SECRET_NAME, name);
+}
+
+/** The tenant whose signing key a Secret of that name holds, or undefined for any other Secret. */
+export function tenantOfSigningKeySecretName(name: string | undefined): string | undefined {
+  return tenantMatching(SIGNING_KEY_SECRET_NAME, name);
+}
+
+function tenantMatching(pattern: RegExp, name: string | undefined): string | undefined {
+  const tenant = name ? pattern.exec(name)?.[1] : undefined;
+  return tenant && TENANT_NAME.test(tenant) ? tenant : undefined;
+}
+
+/** Reads the credentials of `tenant` from its Secret; errors name the Secret and key, never a value. */
+export function credentialsFromSecret(tenant: string, secret: V1Secret): TenantCredentials {
+  const { name, value } = secretReader(tenant, secret);
+  const port = Number(value('port'));
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`Secret ${name}: key "port" is not a TCP port`);
+  }
+  return {
+    host: value('host'),
+    port,
+    database: value('database'),
+    username: value('username'),
+    password: value('password'),
+  };
+}
+
+export function sameCredentials(a: TenantCredentials, b: TenantCredentials): boolean {
+  return (
+    a.host === b.host &&
+    a.port === b.port &&
+    a.database === b.database &&
+    a.username === b.username &&
+    a.password === b.password
+  );
+}
+
+/**
+ * A tenant's token signing key as the operator writes it: the key id, the private key (a JWK, for
+ * auth to sign with) and the public JWKS (for everyone who verifies).
+ */
+export interface TenantSigningKey {
+  keyId: string;
+  privateJwk: JsonWebKeyWithId;
+  jwks: { keys: JsonWebKeyWithId[] };
+}
+
+export interface JsonWebKeyWithId {
+  kid: string;
+  kty: string;
+  [member: string]: unknown;
+}
+
+function parseJson(name: string, key: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`Secret ${name}: key "${key}" is not JSON`);
+  }
+}
+
+function isJwk(value: unknown): value is JsonWebKeyWithId {
+  const jwk = value as { kid?: unknown; kty?: unknown } | null;
+  return typeof jwk?.kid === 'string' && typeof jwk.kty === 'string';
+}
+
+/** Reads the signing key of `tenant` from its Secret; errors name the Secret and key, never a value. */
+export function signingKeyFromSecret(tenant: string, secret: V1Secret): TenantSigningKey {
+  const { name, value } = secretReader(tenant, secret);
+  const keyId = value('kid');
+  const privateJwk = parseJson(name, 'private.jwk', value('private.jwk'));
+  if (!isJwk(privateJwk) || privateJwk.kid !== keyId) {
+    throw new Error(`Secret ${name}: key "private.jwk" is not a JWK with the Secret's kid`);
+  }
+  const jwks = parseJson(name, 'jwks.json', value('jwks.json')) as { keys?: unknown } | null;
+  const keys = Array.isArray(jwks?.keys) ? jwks.keys : [];
+  if (keys.length === 0 || !keys.every(isJwk) || !keys.some((key) => key.kid === keyId)) {
+    throw new Error(`Secret ${name}: key "jwks.json" is not a JWKS holding the Secret's kid`);
+  }
+  return { keyId, privateJwk, jwks: { keys } };
+}
+
+/** The Secret's name and a reader of its keys, once the Secret is proven to be `tenant`'s. */
+function secretReader(tenant: string, secret: V1Secret): { name: string; value(key: string): string } {
+  const name = secret.metadata?.name ?? '(unnamed)';
+  const label = secret.metadata?.labels?.[TENANT_LABEL];
+  if (label !== tenant) {
+    throw new Error(`Secret ${name} is labelled ${TENANT_LABEL}=${label ?? '(none)'}, expected ${tenant}`);
+  }
+  return {
+    name,
+    value(key: string): string {
+      const encoded = secret.data?.[key];
+      if (!encoded) throw new Error(`Secret ${name} has no key "${key}"`);
+      return Buffer.from(encoded, 'base64').toString('utf8');
+    },
+  };
+}
