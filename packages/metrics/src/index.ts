@@ -4,6 +4,8 @@ export {
   metricsPlugin,
   UNMATCHED_ROUTE,
 } from './metrics-plugin.ts';
+export { DB_QUERY_OPERATION, observeDbQuery } from './observe-db-query.ts';
+export { type PoolStats, registerPoolMetrics } from './pool-metrics.ts';
 export {
   createServiceMetrics,
   DB_QUERY_DURATION_BUCKETS,
