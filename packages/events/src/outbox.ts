@@ -1,4 +1,4 @@
-import type { JSONValue, TransactionSql } from 'postgres';
+import type { TransactionSql } from 'postgres';
 import { assertEventEnvelope, type EventEnvelope } from './envelope.ts';
 import { errorMessage } from './events-logger.ts';
 import { captureTraceHeaders } from './trace-context.ts';
@@ -14,6 +14,9 @@ import { captureTraceHeaders } from './trace-context.ts';
  *   });
  *
  * The trace context of the current request is stored with the event and travels in its Kafka headers.
+ * JSON is bound as text and cast: a jsonb parameter would go through the pool's json serializer,
+ * which drizzle replaces (tenant-db configures every pool for drizzle), so the same call would store
+ * an object on one pool and a double-encoded string on another.
  */
 export async function appendToOutbox(tx: TransactionSql, event: EventEnvelope): Promise<void> {
   assertEventEnvelope(event);
@@ -23,7 +26,7 @@ export async function appendToOutbox(tx: TransactionSql, event: EventEnvelope): 
       insert into outbox (id, tenant, type, aggregate_id, occurred_at, version, payload, headers)
       values (
         ${event.id}, ${event.tenant}, ${event.type}, ${event.aggregateId}, ${event.occurredAt},
-        ${event.version}, ${tx.json(event.payload as JSONValue)}, ${tx.json(headers)}
+        ${event.version}, ${JSON.stringify(event.payload)}::text::jsonb, ${JSON.stringify(headers)}::text::jsonb
       )
     `;
   } catch (error) {

@@ -2,7 +2,8 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger, type LogLevel } from '@tenantry/logger';
-import { metricsPlugin } from '@tenantry/metrics';
+import { metricsPlugin, type ServiceMetrics } from '@tenantry/metrics';
+import { tracing } from '@tenantry/telemetry';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -30,6 +31,12 @@ export interface ServiceConfig {
   /** Browser origins allowed to call the service (`https://app.acme.test`); none by default. */
   corsOrigins?: readonly string[];
   logLevel?: LogLevel;
+  /**
+   * The proxies (addresses or CIDRs) whose X-Forwarded-For is believed for `request.ip`. Behind the
+   * gateway that is the gateway's network; by default nobody, so a client cannot choose the address
+   * that per-address limits count against.
+   */
+  trustProxy?: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -44,6 +51,11 @@ export interface ServiceOptions {
   dependencies?: Readonly<Record<string, DependencyCheck>>;
   /** A logger to use instead of one created from `name` and `config.logLevel`. */
   logger?: Logger;
+  /**
+   * Metrics to record into instead of a fresh set: a service creates them first when something other
+   * than the HTTP layer records too (database query durations, pool usage).
+   */
+  metrics?: ServiceMetrics;
   healthCheckTimeoutMs?: number;
 }
 
@@ -66,6 +78,10 @@ export async function buildService(options: ServiceOptions): Promise<ServiceInst
   const app: ServiceInstance = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // An unknown property is an error the client should hear about (additionalProperties: false),
+    // not something Fastify's default validator silently drops.
+    ajv: { customOptions: { removeAdditional: false } },
+    ...(config.trustProxy?.length ? { trustProxy: [...config.trustProxy] } : {}),
     // Fastify would take the header unchecked; requestIdFor validates it first.
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -74,6 +90,9 @@ export async function buildService(options: ServiceOptions): Promise<ServiceInst
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {
+    // First, so every later hook and the handler run inside the request's span (trace context from
+    // the caller's traceparent); a no-op unless the program started @tenantry/telemetry.
+    await app.register(tracing);
     app.addHook('onRequest', async (request, reply) => {
       reply.header(REQUEST_ID_HEADER, request.id);
     });
@@ -82,7 +101,7 @@ export async function buildService(options: ServiceOptions): Promise<ServiceInst
     await app.register(cors, { origin: corsOrigins.length > 0 ? [...corsOrigins] : false });
     await app.register(errorHandling);
     await app.register(openApi, { title: name, version: options.version ?? DEFAULT_VERSION });
-    await app.register(metricsPlugin);
+    await app.register(metricsPlugin, options.metrics ? { metrics: options.metrics } : {});
     await app.register(healthRoute, {
       service: name,
       dependencies: options.dependencies ?? {},

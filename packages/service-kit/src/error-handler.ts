@@ -17,6 +17,9 @@ const CODE_BY_STATUS: Readonly<Record<number, string>> = {
 
 /** The only message a client sees for a failure of ours: details are in the log, under the request id. */
 export const INTERNAL_MESSAGE = 'internal error';
+export const UNAVAILABLE_MESSAGE = 'temporarily unavailable, retry shortly';
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+const STABLE_CODE = /^[A-Z][A-Z0-9_]*$/;
 
 interface Rendered {
   statusCode: number;
@@ -43,13 +46,30 @@ function render(error: FastifyError | HttpError | Error): Rendered {
       message: error.message,
     };
   }
+  // A dependency that is down for now (a tenant database during an outage or a suspension): 503 with
+  // the error's own stable code, so clients retry instead of reporting a bug. Its message stays in the log.
+  if (
+    statusCode === 503 &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    STABLE_CODE.test(error.code)
+  ) {
+    return {
+      statusCode: 503,
+      code: error.code,
+      message: UNAVAILABLE_MESSAGE,
+      headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    };
+  }
   return { statusCode: 500, code: ERROR_CODES.INTERNAL, message: INTERNAL_MESSAGE };
 }
 
 /** Names the input at fault as a JSON pointer into the request part AJV checked: `/body/email`. */
 function renderValidation(error: FastifyError): Rendered {
   const [first] = error.validation ?? [];
-  const part = `/${error.validationContext ?? 'body'}`;
+  // Fastify names the query string `querystring`; clients know it as the query.
+  const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+  const part = `/${context}`;
   if (first === undefined) {
     return { statusCode: 400, code: ERROR_CODES.VALIDATION_FAILED, message: error.message, field: part };
   }

@@ -1,0 +1,168 @@
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import {
+  type Logger,
+  type SecretWatch,
+  signingKeyFromSecret,
+  type TenantSigningKey,
+  tenantOfSigningKeySecretName,
+  watchTenantSecrets,
+} from '@tenantry/tenant-secrets';
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  errors,
+  importJWK,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  type AccessClaims,
+  ROLES,
+  type Role,
+  TOKEN_ISSUER,
+  tokenAudience,
+} from './claims.ts';
+
+/** Why a token was refused; the code goes into the HTTP error body as it is. */
+export class InvalidTokenError extends Error {
+  readonly code: 'TOKEN_EXPIRED' | 'TOKEN_INVALID';
+  constructor(code: 'TOKEN_EXPIRED' | 'TOKEN_INVALID', message: string) {
+    super(message);
+    this.name = 'InvalidTokenError';
+    this.code = code;
+  }
+}
+
+interface TenantKey {
+  signingKey: TenantSigningKey;
+  verifyKey: JWTVerifyGetKey;
+  /** Imported on first signature: verifiers (the gateway, users) never import the private key. */
+  privateKey?: Promise<CryptoKey | Uint8Array>;
+}
+
+const ALGORITHM = 'ES256';
+/** Clock skew tolerated between the pod that signed and the one verifying. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * Each tenant's signing key, followed from the Secrets the operator writes (one key pair per tenant,
+ * never shared): a tenant created while the service runs can sign and verify at once, a deleted one
+ * cannot. A token is verified only against the key of the tenant the request is for, and must name
+ * that tenant in its audience, so tenant A's token is refused at tenant B twice over.
+ */
+export class TenantKeys {
+  readonly #keys = new Map<string, TenantKey>();
+  #watch: SecretWatch | undefined;
+
+  /** Keys given directly (tests, benchmarks); start() follows the operator's Secrets instead. */
+  static fromKeys(keys: Record<string, TenantSigningKey>): TenantKeys {
+    const tenantKeys = new TenantKeys();
+    for (const [tenant, key] of Object.entries(keys)) tenantKeys.#set(tenant, key);
+    return tenantKeys;
+  }
+
+  /** Resolves once the Secrets are listed and watched (retrying, and logging, until then). */
+  static async start(options: { kc: KubeConfig; namespace: string; logger?: Logger }): Promise<TenantKeys> {
+    const tenantKeys = new TenantKeys();
+    tenantKeys.#watch = await watchTenantSecrets(
+      options.kc,
+      options.namespace,
+      {
+        upsert: (secret) => tenantKeys.#upsert(secret, options.logger),
+        deleted: (secret) => {
+          const tenant = tenantOfSigningKeySecretName(secret.metadata?.name);
+          if (tenant) tenantKeys.#keys.delete(tenant);
+        },
+      },
+      options.logger,
+    );
+    return tenantKeys;
+  }
+
+  has(tenant: string): boolean {
+    return this.#keys.has(tenant);
+  }
+
+  /** The tenant's public keys, as served at its JWKS endpoint. */
+  jwks(tenant: string): TenantSigningKey['jwks'] | undefined {
+    return this.#keys.get(tenant)?.signingKey.jwks;
+  }
+
+  /** An access token for `claims`, signed with the key of `claims.tenant`. */
+  async sign(claims: AccessClaims, ttlSeconds = ACCESS_TOKEN_TTL_SECONDS): Promise<string> {
+    const key = this.#keys.get(claims.tenant);
+    if (!key) throw new Error(`no signing key for tenant ${claims.tenant}`);
+    key.privateKey ??= importJWK(key.signingKey.privateJwk, ALGORITHM);
+    const { sub, ...rest } = claims;
+    return new SignJWT(rest)
+      .setProtectedHeader({ alg: ALGORITHM, kid: key.signingKey.keyId, typ: 'at+jwt' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(tokenAudience(claims.tenant))
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(await key.privateKey);
+  }
+
+  /** The claims of `token` when it is a valid, unexpired token of `tenant`; InvalidTokenError otherwise. */
+  async verify(tenant: string, token: string): Promise<AccessClaims> {
+    const key = this.#keys.get(tenant);
+    if (!key) throw new InvalidTokenError('TOKEN_INVALID', `no signing key for tenant ${tenant}`);
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key.verifyKey, {
+        algorithms: [ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: tokenAudience(tenant),
+        typ: 'at+jwt',
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired)
+        throw new InvalidTokenError('TOKEN_EXPIRED', 'the access token expired');
+      throw new InvalidTokenError('TOKEN_INVALID', 'the access token is not valid for this tenant');
+    }
+    return claimsOf(tenant, payload);
+  }
+
+  async close(): Promise<void> {
+    await this.#watch?.stop();
+  }
+
+  #upsert(secret: V1Secret, logger: Logger | undefined): void {
+    const tenant = tenantOfSigningKeySecretName(secret.metadata?.name);
+    if (!tenant) return;
+    try {
+      const signingKey = signingKeyFromSecret(tenant, secret);
+      if (this.#keys.get(tenant)?.signingKey.keyId !== signingKey.keyId) this.#set(tenant, signingKey);
+    } catch (error) {
+      this.#keys.delete(tenant);
+      logger?.warn(
+        { tenant, reason: error instanceof Error ? error.message : String(error) },
+        'ignoring an invalid tenant signing key Secret; the tenant cannot sign in until it is repaired',
+      );
+    }
+  }
+
+  #set(tenant: string, signingKey: TenantSigningKey): void {
+    this.#keys.set(tenant, { signingKey, verifyKey: createLocalJWKSet(signingKey.jwks as never) });
+  }
+}
+
+/** Signature and audience are proven; the claims' shape and tenant are checked here. */
+function claimsOf(tenant: string, payload: Record<string, unknown>): AccessClaims {
+  const { sub, tenant: claimed, role, email, emailVerified, sid } = payload;
+  const valid =
+    typeof sub === 'string' &&
+    claimed === tenant &&
+    typeof role === 'string' &&
+    (ROLES as readonly string[]).includes(role) &&
+    typeof email === 'string' &&
+    typeof emailVerified === 'boolean' &&
+    typeof sid === 'string';
+  if (!valid) throw new InvalidTokenError('TOKEN_INVALID', 'the access token is not valid for this tenant');
+  return { sub, tenant, role: role as Role, email, emailVerified, sid };
+}

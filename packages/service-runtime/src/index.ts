@@ -1,0 +1,7 @@
+export { serviceConfig, type TenantServiceSettings, tenantServiceEnv } from './settings.ts';
+export {
+  defaultKubeConfig,
+  startTenantRuntime,
+  type TenantRuntime,
+  type TenantRuntimeOptions,
+} from './tenant-runtime.ts';
