@@ -126,7 +126,11 @@ describe('a Tenant is provisioned', () => {
       >`select current_user as user, current_database() as db`;
       expect(who).toEqual({ user: appRoleName(name), db: databaseName(name) });
       await sql`insert into tenant_settings (key, value) values ('theme', ${sql.json({ dark: true })})`;
-      expect(await sql`select key from tenant_settings`).toEqual([{ key: 'theme' }]);
+      // The operator wrote spec.admin for the auth service; the app role reads it and adds its own.
+      expect(await sql`select key, value from tenant_settings order by key`).toEqual([
+        { key: 'admin', value: { email: `ops@${name}.example` } },
+        { key: 'theme', value: { dark: true } },
+      ]);
     } finally {
       await sql.end();
     }

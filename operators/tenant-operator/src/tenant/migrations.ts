@@ -28,6 +28,16 @@ export const migrationSets: MigrationSet[] = [
     name: 'events',
     folder: fileURLToPath(new URL('../../../../packages/events/migrations/events', import.meta.url)),
   },
+  // services/auth: accounts, refresh token families, one-time tokens, sign-in failures.
+  {
+    name: 'auth',
+    folder: fileURLToPath(new URL('../../../../services/auth/migrations/auth', import.meta.url)),
+  },
+  // services/users: profiles and preferences.
+  {
+    name: 'users',
+    folder: fileURLToPath(new URL('../../../../services/users/migrations/users', import.meta.url)),
+  },
 ];
 
 const MIGRATIONS_SCHEMA = 'drizzle';

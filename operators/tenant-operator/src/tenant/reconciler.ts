@@ -20,6 +20,7 @@ import { applyMigrations } from './migrations.ts';
 import { appSecretName, databaseName, FINALIZER, ingressName, topicNames } from './names.ts';
 import { buildIngress, resolveHostClaims, routedHosts } from './routes.ts';
 import { deleteCredentials, ensureCredentials } from './secrets.ts';
+import { writeTenantSettings } from './settings.ts';
 import { deleteSigningKey, ensureSigningKey } from './signing-key.ts';
 import { deleteTopics, reconcileTopics, topicPolicy } from './topics.ts';
 import {
@@ -347,9 +348,16 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
       const url = ownerUrl;
       try {
         const { version } = await timed('migrations', name, () =>
-          applyMigrations(url).catch((error) => {
-            throw postgresFailure(`applying migrations to ${databaseName(name)}`, error);
-          }),
+          applyMigrations(url)
+            .catch((error) => {
+              throw postgresFailure(`applying migrations to ${databaseName(name)}`, error);
+            })
+            .then(async (result) => {
+              await writeTenantSettings(url, tenant).catch((error) => {
+                throw postgresFailure(`writing the tenant settings of ${databaseName(name)}`, error);
+              });
+              return result;
+            }),
         );
         if (status.database) status.database.migrationsVersion = version;
         set({
