@@ -1,0 +1,246 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authenticatedErrors, hasRole, type Role } from '@tenantry/identity';
+import { errorResponses, HttpError } from '@tenantry/service-kit';
+import type { TransactionSql } from 'postgres';
+import {
+  type Account,
+  consumeOneTimeToken,
+  createAccount,
+  findAccountByEmail,
+  issueOneTimeToken,
+  markEmailVerified,
+  normalizeEmail,
+  type OneTimePurpose,
+  promoteIfFirstOwner,
+} from './accounts.ts';
+import { ACCEPTED_MESSAGE, AUTH_ERROR_CODES, type AuthContext } from './auth-context.ts';
+import { publish } from './auth-events.ts';
+import { clearFailures, lockKeys } from './lockout.ts';
+import {
+  Accepted,
+  Credentials,
+  EmailOnly,
+  ResetBody,
+  RoleBody,
+  RoleChanged,
+  TokenOnly,
+  UserIdParams,
+  Verified,
+} from './schemas.ts';
+import { revokeAllSessions } from './sessions.ts';
+
+const accepted = { status: 'accepted' as const, message: ACCEPTED_MESSAGE };
+
+/**
+ * Sign-up, email verification, password reset and roles. Every endpoint that takes an email answers
+ * the same whether or not an account has it (no enumeration); what differs happens only by email.
+ */
+export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
+  const { databases, identity, passwords, ttl } = ctx;
+
+  /** A new verification or reset token for `account`, announced for the notifications service to email. */
+  async function emailToken(tx: TransactionSql, tenant: string, account: Account, purpose: OneTimePurpose) {
+    const verify = purpose === 'verify_email';
+    const ttlSeconds = verify ? ttl.emailVerificationSeconds : ttl.passwordResetSeconds;
+    const issued = await issueOneTimeToken(tx, account.id, purpose, ttlSeconds);
+    if (!issued) return;
+    const type = verify ? 'user.email_verification_requested' : 'user.password_reset_requested';
+    await publish(tx, tenant, type, { userId: account.id, email: account.email, ...issued });
+  }
+
+  return async (app) => {
+    app.post(
+      '/api/auth/signup',
+      {
+        schema: {
+          summary: 'Create an account; a verification email follows. Same answer when the email is taken',
+          body: Credentials,
+          response: { 202: Accepted, ...errorResponses(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const tenant = identity.tenant(request);
+        const email = normalizeEmail(request.body.email);
+        // Hashed before knowing whether the email is taken: both answers take the same time.
+        const passwordHash = await passwords.hash(request.body.password);
+        await databases.withTransaction(tenant, async (tx) => {
+          const account = await createAccount(tx, tenant, email, passwordHash);
+          if (!account) return;
+          await emailToken(tx, tenant, account, 'verify_email');
+        });
+        return reply.code(202).send(accepted);
+      },
+    );
+
+    app.post(
+      '/api/auth/verify-email',
+      {
+        schema: {
+          summary: 'Confirm an email address with the token from the verification email',
+          body: TokenOnly,
+          response: { 200: Verified, ...errorResponses(400, 404) },
+        },
+      },
+      async (request) => {
+        const tenant = identity.tenant(request);
+        const role = await databases.withTransaction(tenant, async (tx) => {
+          const account = await consumeOneTimeToken(tx, request.body.token, 'verify_email');
+          if (!account) return undefined;
+          await markEmailVerified(tx, account.id);
+          await publish(tx, tenant, 'user.email_verified', { userId: account.id, email: account.email });
+          return promoteIfFirstOwner(tx, tenant, account);
+        });
+        if (!role) {
+          throw new HttpError(
+            400,
+            AUTH_ERROR_CODES.VERIFICATION_TOKEN_INVALID,
+            'the verification link is invalid, used or expired',
+            { field: '/body/token' },
+          );
+        }
+        return { status: 'verified' as const, role };
+      },
+    );
+
+    app.post(
+      '/api/auth/resend-verification',
+      {
+        schema: {
+          summary: 'Send the verification email again (at most once a minute)',
+          body: EmailOnly,
+          response: { 202: Accepted, ...errorResponses(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const tenant = identity.tenant(request);
+        const email = normalizeEmail(request.body.email);
+        await databases.withTransaction(tenant, async (tx) => {
+          const account = await findAccountByEmail(tx, email);
+          if (!account || account.emailVerified) return;
+          await emailToken(tx, tenant, account, 'verify_email');
+        });
+        return reply.code(202).send(accepted);
+      },
+    );
+
+    app.post(
+      '/api/auth/forgot-password',
+      {
+        schema: {
+          summary: 'Email a password reset link (at most once a minute)',
+          body: EmailOnly,
+          response: { 202: Accepted, ...errorResponses(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const tenant = identity.tenant(request);
+        const email = normalizeEmail(request.body.email);
+        await databases.withTransaction(tenant, async (tx) => {
+          const account = await findAccountByEmail(tx, email);
+          if (!account) return;
+          await emailToken(tx, tenant, account, 'reset_password');
+        });
+        return reply.code(202).send(accepted);
+      },
+    );
+
+    app.post(
+      '/api/auth/reset-password',
+      {
+        schema: {
+          summary: 'Set a new password with the token from the reset email; ends every session',
+          body: ResetBody,
+          response: { 204: { type: 'null' }, ...errorResponses(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const tenant = identity.tenant(request);
+        const passwordHash = await passwords.hash(request.body.password);
+        const done = await databases.withTransaction(tenant, async (tx) => {
+          const account = await consumeOneTimeToken(tx, request.body.token, 'reset_password');
+          if (!account) return false;
+          await tx`update auth_users set password_hash = ${passwordHash}, updated_at = now() where id = ${account.id}`;
+          // The reset link went through the mailbox: that proves the address, as verification does.
+          await markEmailVerified(tx, account.id);
+          await revokeAllSessions(tx, account.id);
+          await clearFailures(tx, lockKeys(account.email, '').account);
+          await publish(tx, tenant, 'user.password_reset', { userId: account.id, email: account.email });
+          await promoteIfFirstOwner(tx, tenant, account);
+          return true;
+        });
+        if (!done) {
+          throw new HttpError(
+            400,
+            AUTH_ERROR_CODES.RESET_TOKEN_INVALID,
+            'the reset link is invalid, used or expired',
+            { field: '/body/token' },
+          );
+        }
+        return reply.code(204).send();
+      },
+    );
+
+    app.put(
+      '/api/auth/users/:id/role',
+      {
+        schema: {
+          summary: "Change a user's role: admins manage members and admins, only owners manage owners",
+          params: UserIdParams,
+          body: RoleBody,
+          response: { 200: RoleChanged, ...authenticatedErrors, 409: errorResponses(409)[409] },
+        },
+      },
+      async (request) => {
+        const caller = await identity.caller(request, 'admin');
+        const target = request.params.id;
+        const role: Role = request.body.role;
+        return databases.withTransaction(caller.tenant, async (tx) => {
+          // Serialises role changes, so two owners demoting each other cannot leave the tenant ownerless.
+          await tx`select pg_advisory_xact_lock(hashtext('tenantry.auth.roles'))`;
+          const [current] = await tx<
+            { role: Role }[]
+          >`select role from auth_users where id = ${target} for update`;
+          if (!current)
+            throw new HttpError(404, AUTH_ERROR_CODES.USER_NOT_FOUND, 'no such user', {
+              field: '/params/id',
+            });
+          // The caller's role is read again: the token may predate a demotion.
+          const [self] = await tx<{ role: Role }[]>`select role from auth_users where id = ${caller.sub}`;
+          const callerRole = self?.role ?? 'member';
+          const touchesOwner = role === 'owner' || current.role === 'owner';
+          if (!hasRole(callerRole, touchesOwner ? 'owner' : 'admin')) {
+            throw new HttpError(
+              403,
+              'ROLE_REQUIRED',
+              touchesOwner
+                ? 'only an owner can grant or take the owner role'
+                : 'this needs the admin role or above',
+            );
+          }
+          if (current.role === role) return { id: target, role };
+          if (current.role === 'owner') {
+            const [owners] = await tx<
+              { count: number }[]
+            >`select count(*)::int as count from auth_users where role = 'owner'`;
+            if ((owners?.count ?? 0) <= 1) {
+              throw new HttpError(
+                409,
+                AUTH_ERROR_CODES.LAST_OWNER,
+                'the tenant must keep at least one owner',
+                { field: '/body/role' },
+              );
+            }
+          }
+          await tx`update auth_users set role = ${role}, updated_at = now() where id = ${target}`;
+          await publish(tx, caller.tenant, 'user.role_changed', {
+            userId: target,
+            role,
+            previousRole: current.role,
+            changedBy: caller.sub,
+          });
+          return { id: target, role };
+        });
+      },
+    );
+  };
+}

@@ -1,0 +1,3 @@
+export { AUTH_ERROR_CODES } from './auth-context.ts';
+export { type AuthServiceOptions, buildAuthService, SERVICE_NAME } from './auth-service.ts';
+export { type AuthConfig, loadAuthConfig } from './config.ts';

@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { devstack } from '@tenantry/devstack/testing';
+import { createLogger } from '@tenantry/logger';
+import type { ServiceInstance } from '@tenantry/service-kit';
+import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
+import type { LightMyRequestResponse } from 'fastify';
+import type { TenantSpec } from '../../../operators/tenant-operator/src/tenant/types.ts';
+import {
+  type OperatorHarness,
+  startOperatorHarness,
+} from '../../../operators/tenant-operator/src/test-support.ts';
+import { buildAuthService } from './auth-service.ts';
+import { type AuthConfig, loadAuthConfig } from './config.ts';
+
+/**
+ * The auth service as it runs in a cluster, in-process: the real operator provisions the tenants
+ * (database, roles, migrations including auth's, topic, signing key), and the service follows the
+ * operator's Secrets through the API server and talks to the real PostgreSQL and Kafka.
+ */
+export const READY = { timeout: 60_000, interval: 200 };
+export const EVENTUALLY = { timeout: 30_000, interval: 100 };
+
+/** Like expect.poll, but usable in beforeAll. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  options = EVENTUALLY,
+): Promise<void> {
+  const deadline = Date.now() + options.timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeout} ms waiting for ${what}`);
+    await sleep(options.interval);
+  }
+}
+
+export interface AuthHarness {
+  operator: OperatorHarness;
+  runtime: TenantRuntime;
+  app: ServiceInstance;
+  config: AuthConfig;
+  /** Creates a tenant through the operator and waits until the service can serve it. */
+  tenant(spec?: Partial<TenantSpec>, prefix?: string): Promise<string>;
+  request(
+    tenant: string,
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    options?: { body?: unknown; token?: string; ip?: string },
+  ): Promise<LightMyRequestResponse>;
+  /** The payload of the newest outbox event of `type` about `email` (how a test reads "the email"). */
+  lastEvent(tenant: string, type: string, email: string): Promise<Record<string, string> | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startAuthHarness(env: Record<string, string> = {}): Promise<AuthHarness> {
+  const operator = await startOperatorHarness();
+  const config = loadAuthConfig({
+    PLATFORM_NAMESPACE: operator.namespace,
+    KAFKA_BROKERS: devstack().kafka.brokers.join(','),
+    LOG_LEVEL: 'error',
+    // The cheapest argon2id cost the config allows: the tests exercise flows, the benchmark measures cost.
+    PASSWORD_HASH_MEMORY_KIB: '8192',
+    PASSWORD_HASH_ITERATIONS: '1',
+    ...env,
+  });
+  const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
+  const runtime = await startTenantRuntime({
+    service: 'auth',
+    settings: config,
+    logger,
+    kc: operator.admin,
+    relay: true,
+  });
+  const app = await buildAuthService({ runtime, config, logger });
+
+  return {
+    operator,
+    runtime,
+    app,
+    config,
+    async tenant(spec = {}, prefix = 'auth') {
+      const name = operator.tenantName(prefix);
+      await operator.createTenant(name, { plan: 'free', ...spec });
+      await until(
+        `tenant ${name} Ready`,
+        async () => (await operator.condition(name, 'Ready'))?.status === 'True',
+        READY,
+      );
+      await until(
+        `tenant ${name} served`,
+        async () => runtime.databases.has(name) && runtime.keys.has(name),
+        EVENTUALLY,
+      );
+      return name;
+    },
+    request(tenant, method, url, options = {}) {
+      return app.inject({
+        method,
+        url,
+        headers: {
+          'x-tenantry-tenant': tenant,
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+        ...(options.body === undefined ? {} : { payload: options.body as object }),
+        remoteAddress: options.ip ?? '10.0.0.1',
+      });
+    },
+    async lastEvent(tenant, type, email) {
+      const [row] = await runtime.databases.sql(tenant)<{ payload: Record<string, string> }[]>`
+        select payload from outbox where type = ${type} and payload->>'email' = ${email} order by seq desc limit 1
+      `;
+      return row?.payload;
+    },
+    async stop() {
+      await app.close();
+      await runtime.close();
+      await operator.stop();
+    },
+  };
+}
