@@ -1,0 +1,16 @@
+import { defineConfig } from 'drizzle-kit';
+
+/**
+ * drizzle-kit configuration of the `users` migration set. Paths are relative to this directory, so
+ * run drizzle-kit from here:
+ *
+ *   cd services/users && node_modules/.bin/drizzle-kit generate --config drizzle.config.ts --name <change>
+ *
+ * The operator applies the generated folder to every tenant database (it is registered in
+ * operators/tenant-operator/src/tenant/migrations.ts).
+ */
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/schema.ts',
+  out: './migrations/users',
+});
