@@ -98,9 +98,15 @@ function send(reply: FastifyReply, request: FastifyRequest, rendered: Rendered):
 const errorHandlingImpl: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
     const rendered = render(error);
-    if (rendered.statusCode >= 500) {
+    if (rendered.code === ERROR_CODES.INTERNAL) {
       // The one log line with the full error; the client only gets the request id to quote.
       request.log.error({ err: error }, 'request failed');
+    } else if (rendered.statusCode >= 500) {
+      // A dependency down or a tenant suspended: expected and reported, not a bug with a stack trace.
+      request.log.warn(
+        { code: rendered.code, statusCode: rendered.statusCode, reason: error.message },
+        rendered.message,
+      );
     } else {
       request.log.info({ code: rendered.code, statusCode: rendered.statusCode }, rendered.message);
     }

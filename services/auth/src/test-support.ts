@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { devstack } from '@tenantry/devstack/testing';
+import { devstack, EVENTUALLY, until } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
@@ -18,20 +17,7 @@ import { type AuthConfig, loadAuthConfig } from './config.ts';
  * operator's Secrets through the API server and talks to the real PostgreSQL and Kafka.
  */
 export const READY = { timeout: 60_000, interval: 200 };
-export const EVENTUALLY = { timeout: 30_000, interval: 100 };
-
-/** Like expect.poll, but usable in beforeAll. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  options = EVENTUALLY,
-): Promise<void> {
-  const deadline = Date.now() + options.timeout;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeout} ms waiting for ${what}`);
-    await sleep(options.interval);
-  }
-}
+export { EVENTUALLY, until };
 
 export interface AuthHarness {
   operator: OperatorHarness;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import postgres from 'postgres';
 import { test as base, inject } from 'vitest';
@@ -17,6 +18,22 @@ export function devstack(): Endpoints {
 /** The environment tests run in plus `extra`, for the tools they start (helm, kubectl, ...). */
 export function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...loadConfig('test').environment, ...extra };
+}
+
+/** Polling bounds for conditions that settle in milliseconds on an idle machine and seconds on a loaded one. */
+export const EVENTUALLY = { timeout: 30_000, interval: 100 };
+
+/** Like expect.poll, but usable in beforeAll (where expect is not): waits until `check` is true. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  options: { timeout: number; interval: number } = EVENTUALLY,
+): Promise<void> {
+  const deadline = Date.now() + options.timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeout} ms waiting for ${what}`);
+    await sleep(options.interval);
+  }
 }
 
 /** A DNS-label-safe unique name: `prefix-<8 hex>`. */
