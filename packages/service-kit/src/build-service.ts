@@ -57,6 +57,11 @@ export interface ServiceOptions {
    */
   metrics?: ServiceMetrics;
   healthCheckTimeoutMs?: number;
+  /**
+   * Runs when the app closes, after in-flight requests finished: the program releases what it
+   * started for the service (runtime, telemetry). Hooks cannot be added once this returns.
+   */
+  onClose?: () => Promise<void>;
 }
 
 /** From the security brief: larger bodies are refused with 413 before they are read. */
@@ -108,6 +113,8 @@ export async function buildService(options: ServiceOptions): Promise<ServiceInst
       timeoutMs: options.healthCheckTimeoutMs ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
     });
     await app.register(options.routes);
+    const { onClose } = options;
+    if (onClose) app.addHook('onClose', () => onClose());
     await app.ready();
   } catch (error) {
     await app.close();

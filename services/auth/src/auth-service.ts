@@ -13,6 +13,8 @@ export interface AuthServiceOptions {
   runtime: TenantRuntime;
   config: AuthConfig;
   logger?: Logger;
+  /** Runs once the app has closed: the program closes the runtime and telemetry here. */
+  onClose?: () => Promise<void>;
 }
 
 /** The auth service's Fastify app over a started runtime (the caller owns and closes the runtime). */
@@ -44,6 +46,7 @@ export async function buildAuthService(options: AuthServiceOptions): Promise<Ser
     ...(options.logger ? { logger: options.logger } : {}),
     metrics: runtime.metrics,
     dependencies: runtime.dependencies,
+    ...(options.onClose ? { onClose: options.onClose } : {}),
     routes: async (app) => {
       await app.register(sessionRoutes(ctx));
       await app.register(accountRoutes(ctx));

@@ -24,10 +24,14 @@ async function main(): Promise<void> {
     ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   });
   const runtime = await startTenantRuntime({ service: SERVICE_NAME, settings: config, logger, relay: true });
-  const app = await buildAuthService({ runtime, config, logger });
-  app.addHook('onClose', async () => {
-    await runtime.close();
-    await telemetry.shutdown();
+  const app = await buildAuthService({
+    runtime,
+    config,
+    logger,
+    onClose: async () => {
+      await runtime.close();
+      await telemetry.shutdown();
+    },
   });
   await runService(app, { port: config.PORT });
 }

@@ -117,11 +117,11 @@ describe('streaming', () => {
 });
 
 describe('failures of a service', () => {
-  test('an unreachable service is a 502 UPSTREAM_UNAVAILABLE in the standard body', async () => {
+  test('an unreachable (not deployed) service is a 503 UPSTREAM_UNAVAILABLE naming it in the standard body', async () => {
     const response = await send(degradedUrl, h.host(tenant), '/api/billing/invoices', {
       headers: { ...(await bearer()), 'x-request-id': 'req-down-1' },
     });
-    expect(response.status).toBe(502);
+    expect(response.status).toBe(503);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual({
       error: {

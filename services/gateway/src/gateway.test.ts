@@ -20,11 +20,15 @@ describe('buildGateway', () => {
 });
 
 describe('upstreamFailure', () => {
-  test('a timeout is a 504, any other failure a 502, and a 413 raised while streaming the body passes', () => {
+  test('a timeout is a 504, a service not listening a 503, any other failure a 502, and a 413 raised while streaming the body passes', () => {
     const timeout = Object.assign(new Error('Gateway Timeout'), { statusCode: 504 });
     expect(upstreamFailure('chat', timeout)).toMatchObject({ statusCode: 504, code: 'UPSTREAM_TIMEOUT' });
-    expect(upstreamFailure('chat', new Error('connect ECONNREFUSED'))).toMatchObject({
+    expect(upstreamFailure('chat', new Error('socket hang up'))).toMatchObject({
       statusCode: 502,
+      code: 'UPSTREAM_UNAVAILABLE',
+    });
+    expect(upstreamFailure('chat', new Error('connect ECONNREFUSED'))).toMatchObject({
+      statusCode: 503,
       code: 'UPSTREAM_UNAVAILABLE',
       message: 'the chat service is unavailable',
     });

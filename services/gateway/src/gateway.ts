@@ -26,6 +26,8 @@ export interface GatewayOptions {
   upstreamCheckTimeoutMs?: number;
   /** The rate limit of a tenant whose plan the gateway does not know. */
   fallbackRequestsPerMinute?: number;
+  /** Runs once the gateway has closed and stopped following the platform (telemetry shutdown). */
+  onClose?: () => Promise<void>;
 }
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
@@ -90,6 +92,7 @@ export async function buildGateway(options: GatewayOptions): Promise<ServiceInst
       routes: async (app) => {
         app.addHook('onClose', async () => {
           await stopFollowing();
+          await options.onClose?.();
         });
         await app.register(serviceHealthRoute, { upstreams, timeoutMs: checkTimeoutMs });
         await app.register(apiDocsRoutes, { upstreams, timeoutMs: checkTimeoutMs });

@@ -51,8 +51,8 @@ async function main(): Promise<void> {
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
     upstreamCheckTimeoutMs: config.UPSTREAM_CHECK_TIMEOUT_MS,
     fallbackRequestsPerMinute: config.FALLBACK_REQUESTS_PER_MINUTE,
+    onClose: () => telemetry.shutdown(),
   });
-  app.addHook('onClose', () => telemetry.shutdown());
   await runService(app, { port: config.PORT });
 }
 

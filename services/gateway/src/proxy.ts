@@ -26,17 +26,23 @@ export function upstreamFailure(service: ServiceName, error: Error): HttpError {
       `the ${service} service did not answer in time`,
     );
   }
+  // Nothing listening or no such name: the service is not deployed (or has no ready pod) — 503, a
+  // state that passes. Anything else went wrong mid-exchange — 502.
+  const absent =
+    NOT_LISTENING.test(error.message) || NOT_LISTENING.test(String((error as { code?: unknown }).code));
   return new HttpError(
-    502,
+    absent ? 503 : 502,
     GATEWAY_ERROR_CODES.UPSTREAM_UNAVAILABLE,
     `the ${service} service is unavailable`,
   );
 }
 
+const NOT_LISTENING = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
+
 /**
  * `/api/<service>/*` to each service, after the tenant checks. Bodies and responses stream through
  * without buffering (server-sent events arrive chunk by chunk), WebSocket upgrades are proxied, and
- * nothing is retried: a failed request answers 502/504 at once instead of piling onto a struggling
+ * nothing is retried: a failed request answers 502/503/504 at once instead of piling onto a struggling
  * service (@fastify/reply-from would otherwise retry a GET answered 503 up to ten times).
  */
 export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, options) => {

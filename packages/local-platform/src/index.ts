@@ -1,0 +1,5 @@
+export {
+  type PlatformServices,
+  type PlatformServicesOptions,
+  startPlatformServices,
+} from './platform-services.ts';
