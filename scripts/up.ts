@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createProgress, down, formatSeconds, loadConfig, repoRoot, status, up } from '@tenantry/devstack';
+import { startPlatformServices } from '@tenantry/local-platform';
+import { createLogger } from '@tenantry/logger';
 import {
   applyDefaultPlans,
   applyManifests,
@@ -15,8 +17,9 @@ import { parseAllDocuments } from 'yaml';
 
 /**
  * `npm run up`: the platform running locally, in the foreground, until Ctrl-C: the infrastructure
- * (devstack), the CRDs and default plans, the tenant operator, and the example tenants. The gateway
- * and the services join it as they land.
+ * (devstack), the CRDs and default plans, the tenant operator, the gateway (4000) with the services
+ * that exist (auth 3001, users 3005), and the example tenants. The programs log warnings and errors
+ * to the terminal.
  */
 const NAMESPACE = 'tenantry-system';
 const BASE_DOMAIN = 'tenantry.localhost';
@@ -97,6 +100,17 @@ async function main(): Promise<void> {
       logger: pino({ name: 'tenant-operator', level: 'warn' }),
     }),
   );
+  const services = await progress.step('starting the gateway, auth and users', () =>
+    startPlatformServices({
+      kc,
+      namespace: NAMESPACE,
+      kafkaBrokers: endpoints.kafka.brokers,
+      logger: createLogger({ service: 'platform', level: 'warn' }),
+    }).catch(async (error: unknown) => {
+      await operator.stop();
+      throw error;
+    }),
+  );
   const examples = exampleTenants();
   const tenants = await progress.step(
     `applying examples/tenants (${examples.length}) and waiting for Ready`,
@@ -120,6 +134,25 @@ async function main(): Promise<void> {
       `  ${t.metadata.name.padEnd(10)} ${t.spec.plan.padEnd(11)} ${(ready?.status === 'True' ? 'True' : `${ready?.status ?? 'Unknown'} (${ready?.reason})`).padEnd(6)} ${time.padEnd(14)} ${(t.status?.hosts ?? []).join(', ')}`,
     );
   }
+  const gateway = services.urls.gateway;
+  const host = `acme.${BASE_DOMAIN}`;
+  const json = `-H 'content-type: application/json'`;
+  print();
+  print(`Gateway: ${gateway} (the tenant comes from the Host header: ${host}, globex.${BASE_DOMAIN}, ...)`);
+  print();
+  print('Sign up, sign in and read your account through the gateway:');
+  print(
+    `  curl -s ${gateway}/api/auth/signup -H 'Host: ${host}' ${json} -d '{"email":"ada@acme.test","password":"correct horse battery"}'`,
+  );
+  print(
+    `  TOKEN=$(curl -s ${gateway}/api/auth/signin -H 'Host: ${host}' ${json} -d '{"email":"ada@acme.test","password":"correct horse battery"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')`,
+  );
+  print(`  curl -s ${gateway}/api/auth/me -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
+  print(`  curl -s ${gateway}/api/users/me -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
+  print(
+    `  curl -s ${gateway}/api/users/me -H 'Host: globex.${BASE_DOMAIN}' -H "Authorization: Bearer $TOKEN"   # 401: another tenant`,
+  );
+  print(`  curl -s ${gateway}/api/health; open ${gateway}/docs for the API`);
   print();
   print('Try it from another shell:');
   print(`  export KUBECONFIG=${endpoints.kube.kubeconfig}`);
@@ -156,6 +189,7 @@ async function main(): Promise<void> {
     process.on('SIGTERM', stop);
   });
   print();
+  await progress.step('stopping the gateway and services', () => services.stop());
   await progress.step('stopping the tenant operator', () => operator.stop());
   await down(config, progress);
   print(

@@ -57,6 +57,8 @@ export const DEFAULT_POLL_INTERVAL_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 /** Advisory lock (hashtext of it, scoped to the tenant database) held by the relay claiming a batch. */
 export const RELAY_LOCK = 'tenantry.outbox-relay';
+/** PostgreSQL's SQLSTATE for a missing relation. */
+const UNDEFINED_TABLE = '42P01';
 /**
  * Short kafkajs retries: the claimed rows stay locked while kafkajs retries, and the relay's own
  * backoff is what retries a tenant for long. kafkajs refuses an idempotent producer without retries.
@@ -203,6 +205,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const failures = (state?.failures ?? 0) + 1;
       const delayMs = Math.min(pollIntervalMs * 2 ** failures, maxBackoffMs);
       backoff.set(target.tenant, { failures, retryAt: Date.now() + delayMs });
+      // A tenant whose events migrations have not run yet (just created, or an upgrade adding the
+      // set) has no outbox: expected for a moment, so not a warning with a stack trace.
+      if ((error as { code?: unknown }).code === UNDEFINED_TABLE) {
+        logger?.info(
+          { tenant: target.tenant, retryInMs: delayMs },
+          'outbox relay waiting: no outbox table yet',
+        );
+        return;
+      }
       logger?.warn(
         { tenant: target.tenant, failures, retryInMs: delayMs, err: error },
         `outbox relay failed: ${errorMessage(error)}`,
