@@ -40,6 +40,9 @@ export interface RequestIdentity {
   caller(request: FastifyRequest, minimum?: Role): Promise<AccessClaims>;
 }
 
+/** Requests whose logger already carries their tenant. */
+const tenantLogged = new WeakSet<FastifyRequest>();
+
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
 export function requestIdentity(options: RequestIdentityOptions): RequestIdentity {
@@ -57,6 +60,12 @@ export function requestIdentity(options: RequestIdentityOptions): RequestIdentit
       throw new HttpError(404, IDENTITY_ERROR_CODES.TENANT_NOT_FOUND, 'no such tenant', {
         field: `/headers/${TENANT_HEADER}`,
       });
+    }
+    // Every later line of the request's handler and of the error handler carries the tenant (Fastify's
+    // own 'request completed' line goes through the reply's logger, fixed when the request arrived).
+    if (!tenantLogged.has(request)) {
+      tenantLogged.add(request);
+      request.log = request.log.child({ tenant: value });
     }
     return value;
   }
