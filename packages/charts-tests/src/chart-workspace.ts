@@ -11,10 +11,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * What the charts are made of: charts/ itself and what its symlinks point at (crds/, the operator's
- * config/). A workspace copies exactly these, symlinks as symlinks, so a link to anything else breaks
+ * config/, the gateway's config/rbac.yaml). A workspace copies exactly these, symlinks as symlinks, so a link to anything else breaks
  * the tests just as it would break `helm package`.
  */
-const CHART_SOURCES = ['charts', 'crds', 'operators/tenant-operator/config'];
+const CHART_SOURCES = ['charts', 'crds', 'operators/tenant-operator/config', 'services/gateway/config'];
 
 /** A Kubernetes object as rendered (wire form). */
 export interface KubeObject {

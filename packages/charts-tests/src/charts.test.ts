@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
+  CoreV1Api,
   RbacAuthorizationV1Api,
   type V1Container,
   type V1Deployment,
@@ -9,7 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { test, uniqueName } from '@tenantry/devstack/testing';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { isMap, type Node, parse, parseDocument } from 'yaml';
+import { isMap, type Node, parse, parseDocument, stringify } from 'yaml';
 import {
   type ChartWorkspace,
   createChartWorkspace,
@@ -18,9 +19,32 @@ import {
   REPO_ROOT,
 } from './chart-workspace.ts';
 
-const CHARTS = ['common', 'tenant-operator', 'tenantry'] as const;
+/** The HTTP service charts: one shape, rendered by the same library helpers. */
+const SERVICES = ['gateway', 'auth', 'users'] as const;
+type ServiceChart = (typeof SERVICES)[number];
+const CHARTS = ['common', 'tenant-operator', ...SERVICES, 'tenantry'] as const;
 const UMBRELLA = 'charts/tenantry';
 const OPERATOR = 'charts/tenant-operator';
+/** Each service: its port, the config module whose variables the chart must set, its liveness path. */
+const SERVICE_FACTS: Record<ServiceChart, { port: number; config: string; livenessPath: string }> = {
+  // The gateway's /health checks no dependency; auth's and users' report Kafka (see deployment.yaml).
+  gateway: { port: 4000, config: 'services/gateway/src/config.ts', livenessPath: '/health' },
+  auth: { port: 3001, config: 'services/auth/src/config.ts', livenessPath: '/livez' },
+  users: { port: 3005, config: 'services/users/src/config.ts', livenessPath: '/livez' },
+};
+/** The Secrets rules the issue gives auth and users: the operator's tenant Secrets, read only. */
+const TENANT_SECRETS_RULES: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+];
+/** The six alerts of BRIEF section 7. */
+const ALERTS = [
+  'TenantryHighErrorRate',
+  'TenantryHighLatencyP99',
+  'TenantryServiceDown',
+  'TenantryDatabasePoolExhausted',
+  'TenantryConsumerLagHigh',
+  'TenantryMemoryNearLimit',
+];
 const CI_DIR = join(REPO_ROOT, UMBRELLA, 'ci');
 const CI_FILES = readdirSync(CI_DIR)
   .filter((file) => file.endsWith('-values.yaml'))
@@ -30,7 +54,10 @@ const SCENARIOS = [
   { name: 'default values', args: [] as string[] },
   ...CI_FILES.map((file) => ({ name: `ci/${file}`, args: ['--values', `${UMBRELLA}/ci/${file}`] })),
 ];
-const SERVICEMONITOR_CRD = join(REPO_ROOT, 'packages/charts-tests/fixtures/servicemonitor-crd.yaml');
+/** Stand-ins for prometheus-operator's CRDs, with schemas that are subsets of the real ones. */
+const MONITORING_CRDS = ['servicemonitor-crd.yaml', 'prometheusrule-crd.yaml'].map((file) =>
+  join(REPO_ROOT, 'packages/charts-tests/fixtures', file),
+);
 // The field manager of the operator's own CRD installer (operators/tenant-operator/src/crds.ts): the
 // same owner, so applying the CRDs here never conflicts with the operator's tests doing it too.
 const CRD_FIELD_MANAGER = 'tenantry';
@@ -47,22 +74,63 @@ const SERVER_DRY_RUN = [
 
 const repoFile = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
 const rulesOf = (path: string) => (parse(repoFile(path)) as { rules: V1PolicyRule[] }).rules;
+/** The rules of the document of one kind in a multi-document RBAC file. */
+const rulesOfKind = (path: string, kind: string) =>
+  (parseObjects(repoFile(path)) as (KubeObject & { rules: V1PolicyRule[] })[]).find(
+    (object) => object.kind === kind,
+  )?.rules;
 
-/** The one object of a kind that belongs to the operator chart (other charts render their own). */
-function only(objects: KubeObject[], kind: string): KubeObject {
-  const found = objects.filter(
-    (object) =>
-      object.kind === kind && object.metadata.labels?.['app.kubernetes.io/name'] === 'tenant-operator',
+/** A NetworkPolicy as rendered (the client's model names `from` `_from`). */
+interface NetworkPolicy extends KubeObject {
+  spec: {
+    podSelector: unknown;
+    policyTypes: string[];
+    ingress?: { from?: unknown[]; ports?: unknown[] }[];
+  };
+}
+
+/** The objects of a kind that belong to one chart (by its app.kubernetes.io/name label). */
+function ofChart(objects: KubeObject[], kind: string, chart: string): KubeObject[] {
+  return objects.filter(
+    (object) => object.kind === kind && object.metadata.labels?.['app.kubernetes.io/name'] === chart,
   );
+}
+
+/** The one object of a kind that belongs to a chart (the operator's by default). */
+function only(objects: KubeObject[], kind: string, chart = 'tenant-operator'): KubeObject {
+  const found = ofChart(objects, kind, chart);
   expect(
     found.map((object) => object.metadata.name),
-    `exactly one ${kind} of the operator`,
+    `exactly one ${kind} of ${chart}`,
   ).toHaveLength(1);
   return found[0] as KubeObject;
 }
 
 function operatorDeployment(objects: KubeObject[]): V1Deployment {
   return only(objects, 'Deployment') as unknown as V1Deployment;
+}
+
+function deploymentOf(objects: KubeObject[], chart: string): V1Deployment {
+  return only(objects, 'Deployment', chart) as unknown as V1Deployment;
+}
+
+/**
+ * The environment variables a program's config module reads: the keys of its TypeBox schema, plus
+ * those of @tenantry/service-runtime's tenantServiceEnv when it spreads them in.
+ */
+function variablesReadBy(configModule: string): Set<string> {
+  const keysOf = (source: string) => [...source.matchAll(/^\s+([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1] ?? '');
+  const source = repoFile(configModule);
+  const read = new Set(keysOf(source));
+  if (source.includes('tenantServiceEnv(')) {
+    for (const name of keysOf(repoFile('packages/service-runtime/src/settings.ts'))) read.add(name);
+  }
+  return read;
+}
+
+/** The enabled services of a scenario: those whose Deployment it renders. */
+function enabledServices(objects: KubeObject[]): ServiceChart[] {
+  return SERVICES.filter((service) => ofChart(objects, 'Deployment', service).length > 0);
 }
 
 function containersOf(deployment: V1Deployment): V1Container[] {
@@ -74,10 +142,13 @@ let charts: ChartWorkspace;
 
 beforeAll(async () => {
   charts = await createChartWorkspace();
-  // The operator chart first: the umbrella packages it together with its own built dependencies.
-  await charts.helm(['dependency', 'build', OPERATOR]);
+  // The subcharts first, so each can also be linted and rendered on its own; then the umbrella.
+  for (const chart of [OPERATOR, ...SERVICES.map((service) => `charts/${service}`)]) {
+    await charts.helm(['dependency', 'build', chart]);
+  }
   await charts.helm(['dependency', 'build', UMBRELLA]);
-  // The CRDs the rendered objects need on the API server: Tenantry's, and a stand-in ServiceMonitor.
+  // The CRDs the rendered objects need on the API server: Tenantry's, and stand-ins for the
+  // ServiceMonitor and PrometheusRule of prometheus-operator.
   await charts.kubectl([
     'apply',
     '--server-side',
@@ -86,13 +157,16 @@ beforeAll(async () => {
     '--filename',
     'crds/',
   ]);
-  await charts.kubectl([
-    'apply',
-    '--server-side',
-    '--field-manager=tenantry-charts-tests',
-    '--filename',
-    SERVICEMONITOR_CRD,
-  ]);
+  for (const crd of MONITORING_CRDS) {
+    await charts.kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=tenantry-charts-tests',
+      '--filename',
+      crd,
+    ]);
+  }
   await charts.kubectl([
     'wait',
     '--for=condition=Established',
@@ -100,6 +174,7 @@ beforeAll(async () => {
     'crd/tenants.tenantry.dev',
     'crd/plans.tenantry.dev',
     'crd/servicemonitors.monitoring.coreos.com',
+    'crd/prometheusrules.monitoring.coreos.com',
   ]);
 });
 
@@ -115,8 +190,18 @@ describe('chart sources', () => {
       };
       for (const dependency of dependencies) expect(dependency.repository).toMatch(/^file:\/\/\.\.\//);
     }
+    const umbrella = parse(repoFile(`${UMBRELLA}/Chart.yaml`)) as {
+      dependencies: { name: string; version: string; condition?: string }[];
+    };
     const built = readdirSync(join(charts.root, UMBRELLA, 'charts')).sort();
-    expect(built).toEqual(['common-0.1.0.tgz', 'tenant-operator-0.1.0.tgz']);
+    expect(built).toEqual(umbrella.dependencies.map(({ name, version }) => `${name}-${version}.tgz`).sort());
+    // Every component is a subchart of the umbrella, gated by <name>.enabled.
+    for (const chart of ['tenant-operator', ...SERVICES]) {
+      const dependency = umbrella.dependencies.find(({ name }) => name === chart);
+      expect(dependency?.condition, chart).toBe(`${chart}.enabled`);
+      const { version } = parse(repoFile(`charts/${chart}/Chart.yaml`)) as { version: string };
+      expect(dependency?.version, chart).toBe(version);
+    }
   });
 
   test('CRDs, RBAC rules and default plans are symlinks to their one source, not copies', () => {
@@ -125,6 +210,7 @@ describe('chart sources', () => {
       'charts/tenant-operator/files/rbac': '../../../operators/tenant-operator/config/rbac',
       'charts/tenant-operator/files/default-plans.yaml':
         '../../../operators/tenant-operator/config/default-plans.yaml',
+      'charts/gateway/files/rbac.yaml': '../../../services/gateway/config/rbac.yaml',
     };
     for (const [path, target] of Object.entries(links)) {
       expect(lstatSync(join(REPO_ROOT, path)).isSymbolicLink(), `${path} is a symlink`).toBe(true);
@@ -151,6 +237,49 @@ describe('chart sources', () => {
     expect(documented).toEqual(defined);
   });
 
+  test('every service chart has the same shape: the same templates, each a call of library helpers', () => {
+    const templates = (chart: string) => readdirSync(join(REPO_ROOT, 'charts', chart, 'templates')).sort();
+    const shape = templates(SERVICES[0]);
+    expect(shape).toEqual(
+      expect.arrayContaining([
+        'deployment.yaml',
+        'service.yaml',
+        'serviceaccount.yaml',
+        'role.yaml',
+        'rolebinding.yaml',
+        'clusterrole.yaml',
+        'clusterrolebinding.yaml',
+        'poddisruptionbudget.yaml',
+        'horizontalpodautoscaler.yaml',
+        'networkpolicy.yaml',
+        'servicemonitor.yaml',
+        'NOTES.txt',
+      ]),
+    );
+    for (const service of SERVICES) {
+      expect(templates(service), service).toEqual(shape);
+      for (const file of shape.filter((name) => name.endsWith('.yaml'))) {
+        const source = repoFile(`charts/${service}/templates/${file}`);
+        // No object written out by hand: the template ends in one include of a common helper.
+        expect(source, `${service}/${file}`).not.toMatch(/^apiVersion:/m);
+        expect(source.trim(), `${service}/${file}`).toMatch(/\{\{-? include "common\.[\w.]+" [^\n]*\}\}$/);
+      }
+    }
+    // Where nothing is service-specific, the templates are the very same file.
+    for (const file of [
+      'service.yaml',
+      'serviceaccount.yaml',
+      'poddisruptionbudget.yaml',
+      'horizontalpodautoscaler.yaml',
+      'servicemonitor.yaml',
+      'rolebinding.yaml',
+      'clusterrolebinding.yaml',
+    ]) {
+      const sources = SERVICES.map((service) => repoFile(`charts/${service}/templates/${file}`));
+      for (const source of sources) expect(source, file).toBe(sources[0]);
+    }
+  });
+
   test('helm lint --strict passes for every chart and for every umbrella scenario', async () => {
     for (const chart of CHARTS) {
       await expect(charts.helm(['lint', '--strict', `charts/${chart}`])).resolves.toContain(
@@ -168,6 +297,7 @@ describe('chart sources', () => {
     expect(CI_FILES).toEqual(
       expect.arrayContaining([
         'minimal-values.yaml',
+        'all-services-values.yaml',
         'ha-values.yaml',
         'servicemonitor-values.yaml',
         'tls-values.yaml',
@@ -227,8 +357,8 @@ describe('values and schemas', () => {
   test.for(CHARTS)('%s: values.schema.json is draft-07, closed and described at every level', (chart) => {
     const schema = JSON.parse(repoFile(`charts/${chart}/values.schema.json`)) as JsonSchema;
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
-    // The umbrella hands tenant-operator.* to the operator chart, whose own schema closes it.
-    const delegated = chart === 'tenantry' ? ['$.tenant-operator'] : [];
+    // The umbrella hands <subchart>.* to each subchart, whose own schema closes it.
+    const delegated = chart === 'tenantry' ? ['tenant-operator', ...SERVICES].map((name) => `$.${name}`) : [];
     expect(schemaProblems(schema, '$', delegated)).toEqual([]);
   });
 
@@ -247,10 +377,10 @@ describe('values and schemas', () => {
     );
     expect(schemas[0]).toBeDefined();
     for (const schema of schemas) expect(schema).toEqual(schemas[0]);
-    const defaults = ['tenant-operator', 'tenantry'].map(
+    const defaults = CHARTS.filter((chart) => chart !== 'common').map(
       (chart) => (parse(repoFile(`charts/${chart}/values.yaml`)) as { global: unknown }).global,
     );
-    expect(defaults[0]).toEqual(defaults[1]);
+    for (const values of defaults) expect(values).toEqual(defaults[0]);
   });
 
   test.for([
@@ -264,6 +394,28 @@ describe('values and schemas', () => {
     { set: 'tenant-operator.securityContext.runAsUser=0', error: 'minimum' },
     // Two replicas without leader election would both reconcile every tenant.
     { set: 'tenant-operator.operator.leaderElection.enabled=false', error: 'maximum' },
+    { set: 'gateway.unknownKey=1', error: "additional properties 'unknownKey' not allowed" },
+    { set: 'auth.config.unknownKey=1', error: "additional properties 'unknownKey' not allowed" },
+    { set: 'users.networkPolicy.unknownKey=1', error: "additional properties 'unknownKey' not allowed" },
+    { set: 'auth.resources.limits=null', error: "missing property 'limits'" },
+    { set: 'gateway.securityContext.runAsUser=0', error: 'minimum' },
+    { set: 'auth.config.passwordHash.memoryKib=1024', error: 'minimum' },
+    { set: 'gateway.config.upstreams.auth=auth:3001', error: 'does not match pattern' },
+    { set: 'users.autoscaling.minReplicas=0', error: 'minimum' },
+    { set: 'gateway.networkPolicy.extraFrom[0].podSelectr.matchLabels.a=b', error: 'not allowed' },
+    // Secrets only ever come from existing Secrets: a secretEnv item has no value.
+    {
+      set: 'auth.secretEnv[0].name=API_KEY,auth.secretEnv[0].secretName=s,auth.secretEnv[0].key=k,auth.secretEnv[0].value=x',
+      error: "additional properties 'value' not allowed",
+    },
+    {
+      set: 'auth.secretEnv[0].name=LOG_LEVEL,auth.secretEnv[0].secretName=s,auth.secretEnv[0].key=k',
+      error: "secretEnv: LOG_LEVEL is already set from the chart's config values",
+    },
+    {
+      set: 'users.autoscaling.enabled=true,users.autoscaling.minReplicas=5,users.autoscaling.maxReplicas=2',
+      error: 'autoscaling.minReplicas must not exceed autoscaling.maxReplicas',
+    },
   ])('the schemas refuse --set $set', async ({ set, error }) => {
     await expect(charts.helm(['template', 'refused', UMBRELLA, '--set', set])).rejects.toThrow(error);
   });
@@ -288,9 +440,38 @@ describe('rendered output', () => {
     },
   );
 
-  test('the operator chart on its own renders objects the API server accepts', async ({ namespace }) => {
-    const manifest = await charts.helm(['template', uniqueName('op'), OPERATOR, '--namespace', namespace]);
-    await charts.kubectl(SERVER_DRY_RUN, manifest);
+  test.for([OPERATOR, ...SERVICES.map((service) => `charts/${service}`)])(
+    '%s on its own renders objects the API server accepts',
+    async (chart, { namespace }) => {
+      const manifest = await charts.helm(['template', uniqueName('alone'), chart, '--namespace', namespace]);
+      expect(parseObjects(manifest).length).toBeGreaterThan(0);
+      await charts.kubectl(SERVER_DRY_RUN, manifest);
+    },
+  );
+
+  test('the stand-in monitoring CRDs check the spec: a field or value the real CRDs refuse is refused', async ({
+    namespace,
+  }) => {
+    const monitored = await charts.render(UMBRELLA, 'crdcheck', namespace, [
+      '--values',
+      `${UMBRELLA}/ci/servicemonitor-values.yaml`,
+    ]);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) {
+      const object = monitored.find((candidate) => candidate.kind === kind) as KubeObject;
+      await charts.kubectl(SERVER_DRY_RUN, stringify(object));
+      const misspelled = structuredClone(object) as KubeObject & { spec: Record<string, unknown> };
+      misspelled.spec.endpoint = [];
+      await expect(charts.kubectl(SERVER_DRY_RUN, stringify(misspelled)), kind).rejects.toThrow(
+        /\.spec\.endpoint: field not declared in schema/,
+      );
+    }
+    const rule = monitored.find((object) => object.kind === 'PrometheusRule') as KubeObject & {
+      spec: { groups: { rules: { for?: string }[] }[] };
+    };
+    const badDuration = structuredClone(rule);
+    const [first] = badDuration.spec.groups[0]?.rules ?? [];
+    if (first) first.for = '5 minutes';
+    await expect(charts.kubectl(SERVER_DRY_RUN, stringify(badDuration))).rejects.toThrow(/should match/);
   });
 
   test('the chart ships the repository crds/ unchanged', async () => {
@@ -322,6 +503,121 @@ describe('rendered output', () => {
       ]);
     }
     expect(operatorDeployment(objects).spec?.template.spec?.serviceAccountName).toBe(serviceAccount);
+  });
+
+  test("the services' Roles and ClusterRoles have exactly their rules, bound to each service's account", async () => {
+    const release = uniqueName('rbac');
+    const objects = await charts.render(UMBRELLA, release, 'platform');
+    const expected: Record<ServiceChart, { Role: V1PolicyRule[] | undefined; ClusterRole?: V1PolicyRule[] }> =
+      {
+        // The file the gateway's integration tests run with (the chart links to it).
+        gateway: {
+          Role: rulesOfKind('services/gateway/config/rbac.yaml', 'Role'),
+          ClusterRole: rulesOfKind('services/gateway/config/rbac.yaml', 'ClusterRole'),
+        },
+        auth: { Role: TENANT_SECRETS_RULES },
+        users: { Role: TENANT_SECRETS_RULES },
+      };
+    // The services only ever read the platform's objects.
+    for (const rules of Object.values(expected).flatMap(({ Role, ClusterRole }) => [Role, ClusterRole])) {
+      for (const rule of rules ?? [])
+        expect(['get', 'list', 'watch']).toEqual(expect.arrayContaining(rule.verbs));
+    }
+    expect(expected.gateway.Role?.length).toBeGreaterThan(0);
+    expect(expected.gateway.ClusterRole?.length).toBeGreaterThan(0);
+    for (const service of SERVICES) {
+      const serviceAccount = only(objects, 'ServiceAccount', service).metadata.name;
+      expect(deploymentOf(objects, service).spec?.template.spec?.serviceAccountName).toBe(serviceAccount);
+      for (const [kind, bindingKind] of [
+        ['Role', 'RoleBinding'],
+        ['ClusterRole', 'ClusterRoleBinding'],
+      ] as const) {
+        const rules = expected[service][kind];
+        const roles = ofChart(objects, kind, service) as (KubeObject & { rules: unknown })[];
+        const bindings = ofChart(objects, bindingKind, service) as (KubeObject & {
+          roleRef: { kind: string; name: string };
+          subjects: unknown;
+        })[];
+        if (!rules) {
+          expect(roles, `${service} ${kind}`).toEqual([]);
+          expect(bindings, `${service} ${bindingKind}`).toEqual([]);
+          continue;
+        }
+        expect(
+          roles.map((role) => role.rules),
+          `${service} ${kind}`,
+        ).toEqual([rules]);
+        const [role] = roles;
+        expect(role?.metadata.name).toContain(release);
+        if (kind === 'Role') expect(role?.metadata.namespace).toBe('platform');
+        expect(
+          bindings.map(({ roleRef, subjects }) => ({ roleRef, subjects })),
+          `${service} ${bindingKind}`,
+        ).toEqual([
+          {
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name: role?.metadata.name },
+            subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: 'platform' }],
+          },
+        ]);
+      }
+    }
+    const off = await charts.render(UMBRELLA, release, 'platform', ['--set', 'auth.rbac.create=false']);
+    expect(ofChart(off, 'Role', 'auth')).toEqual([]);
+    expect(ofChart(off, 'RoleBinding', 'auth')).toEqual([]);
+  });
+
+  test.for(SERVICES)(
+    "%s: the Deployment sets every variable the service's config reads, and no other",
+    async (service) => {
+      const read = variablesReadBy(SERVICE_FACTS[service].config);
+      expect(read).toContain('PORT');
+      // Outside a pod only; in a pod the service account is used.
+      read.delete('KUBECONFIG');
+      const objects = await charts.render(UMBRELLA, 'env', 'platform');
+      const [container] = containersOf(deploymentOf(objects, service));
+      const env = container?.env ?? [];
+      expect(new Set(env.map((variable) => variable.name))).toEqual(read);
+      const value = new Map(env.map((variable) => [variable.name, variable.value]));
+      expect(value.get('PORT')).toBe(String(SERVICE_FACTS[service].port));
+      expect(value.get('PLATFORM_NAMESPACE')).toBe('platform');
+      expect(value.get('LOG_LEVEL')).toBe('info');
+      // Every value is a plain string, none from a Secret: no secret is configured by default.
+      for (const variable of env)
+        expect(variable, variable.name).toEqual({ name: variable.name, value: expect.any(String) });
+      if (read.has('KAFKA_BROKERS')) expect(value.get('KAFKA_BROKERS')).toBe('tenantry-kafka-bootstrap:9092');
+      if (service === 'gateway') {
+        // The upstreams are this release's services, at the ports of BRIEF section 3.
+        expect(value.get('AUTH_URL')).toBe('http://env-auth:3001');
+        expect(value.get('USERS_URL')).toBe('http://env-users:3005');
+        expect(value.get('CHAT_URL')).toBe('http://env-chat:3002');
+        expect(value.get('ANALYTICS_URL')).toBe('http://env-analytics:3007');
+      }
+      if (service === 'auth') {
+        // Large integers are written out, not in the float notation values.yaml numbers would give.
+        expect(value.get('REFRESH_TOKEN_TTL_SECONDS')).toBe('2592000');
+      }
+      // The containerPort, the Service port and the gateway's default upstream agree.
+      expect(container?.ports).toEqual([
+        { name: 'http', containerPort: SERVICE_FACTS[service].port, protocol: 'TCP' },
+      ]);
+      const svc = only(objects, 'Service', service) as KubeObject & { spec: { ports: unknown } };
+      expect(svc.metadata.name).toBe(`env-${service}`);
+      expect(svc.spec.ports).toEqual([
+        { name: 'http', port: SERVICE_FACTS[service].port, targetPort: 'http', protocol: 'TCP' },
+      ]);
+    },
+  );
+
+  test('the operator routes tenant Ingresses to the gateway Service the gateway chart creates', async () => {
+    const objects = await charts.render(UMBRELLA, 'routes', 'platform');
+    const env = new Map(
+      containersOf(operatorDeployment(objects))[0]?.env?.map((variable) => [variable.name, variable.value]),
+    );
+    const gateway = only(objects, 'Service', 'gateway') as KubeObject & {
+      spec: { ports: { port: number }[] };
+    };
+    expect(env.get('TENANTRY_GATEWAY_SERVICE')).toBe(gateway.metadata.name);
+    expect(env.get('TENANTRY_GATEWAY_PORT')).toBe(String(gateway.spec.ports[0]?.port));
   });
 
   test('the default Plans are config/default-plans.yaml, kept on uninstall, and can be left out', async () => {
@@ -409,7 +705,25 @@ describe('rendered output', () => {
           for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
             expect(probe?.httpGet?.path, where).toMatch(/^\//);
           }
+          // The root filesystem is read-only, so /tmp is a bounded emptyDir.
+          const tmp = container.volumeMounts?.find((mount) => mount.mountPath === '/tmp');
+          const volume = pod?.volumes?.find(({ name }) => name === tmp?.name);
+          expect(volume?.emptyDir?.sizeLimit, where).toBeDefined();
         }
+      }
+      for (const service of enabledServices(objects)) {
+        const [container] = containersOf(deploymentOf(objects, service));
+        expect(container?.name).toBe(service);
+        // Readiness is /health (503 while a dependency is down); startup and liveness only ask
+        // whether the process answers.
+        expect(container?.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
+        for (const probe of [container?.startupProbe, container?.livenessProbe]) {
+          expect(probe?.httpGet, service).toEqual({
+            path: SERVICE_FACTS[service].livenessPath,
+            port: 'http',
+          });
+        }
+        expect(container?.lifecycle?.preStop?.exec?.command).toEqual(['sleep', '5']);
       }
       const [operator] = containersOf(operatorDeployment(objects));
       expect(operator?.ports?.map(({ name, containerPort }) => [name, containerPort])).toEqual([
@@ -422,37 +736,192 @@ describe('rendered output', () => {
   );
 
   test('selectors are the same for every values set and carry neither chart nor version', async () => {
-    const selectors = [];
+    const selectors = new Map<string, unknown[]>();
     for (const { args } of SCENARIOS) {
       const objects = await charts.render(UMBRELLA, 'stable', 'platform', args);
-      const deployment = operatorDeployment(objects);
-      const selector = deployment.spec?.selector.matchLabels;
-      selectors.push(selector);
-      expect(deployment.spec?.template.metadata?.labels).toMatchObject(selector ?? {});
-      const pdb = objects.find((object) => object.kind === 'PodDisruptionBudget') as
-        | (KubeObject & { spec: { selector: unknown } })
-        | undefined;
-      if (pdb) expect(pdb.spec.selector).toEqual({ matchLabels: selector });
-      const service = only(objects, 'Service') as KubeObject & { spec: { selector: unknown } };
-      expect(service.spec.selector).toEqual(selector);
+      for (const chart of ['tenant-operator', ...enabledServices(objects)]) {
+        const deployment = deploymentOf(objects, chart);
+        const selector = deployment.spec?.selector.matchLabels;
+        selectors.set(chart, [...(selectors.get(chart) ?? []), selector]);
+        expect(deployment.spec?.template.metadata?.labels).toMatchObject(selector ?? {});
+        for (const pdb of ofChart(objects, 'PodDisruptionBudget', chart) as (KubeObject & {
+          spec: { selector: unknown };
+        })[]) {
+          expect(pdb.spec.selector).toEqual({ matchLabels: selector });
+        }
+        const service = only(objects, 'Service', chart) as KubeObject & { spec: { selector: unknown } };
+        expect(service.spec.selector).toEqual(selector);
+        for (const policy of ofChart(objects, 'NetworkPolicy', chart) as NetworkPolicy[]) {
+          expect(policy.spec?.podSelector).toEqual({ matchLabels: selector });
+        }
+        const hpa = ofChart(objects, 'HorizontalPodAutoscaler', chart)[0] as
+          | (KubeObject & { spec: { scaleTargetRef: unknown } })
+          | undefined;
+        if (hpa) {
+          expect(hpa.spec.scaleTargetRef).toEqual({
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: deployment.metadata?.name,
+          });
+          // The autoscaler owns the replica count: an upgrade must not reset it.
+          expect(deployment.spec?.replicas).toBeUndefined();
+        }
+      }
     }
-    expect(selectors[0]).toEqual({
-      'app.kubernetes.io/name': 'tenant-operator',
-      'app.kubernetes.io/instance': 'stable',
-    });
-    for (const selector of selectors) expect(selector).toEqual(selectors[0]);
+    expect([...selectors.keys()].sort()).toEqual(['tenant-operator', ...SERVICES].sort());
+    for (const [chart, values] of selectors) {
+      expect(values[0]).toEqual({ 'app.kubernetes.io/name': chart, 'app.kubernetes.io/instance': 'stable' });
+      for (const selector of values) expect(selector, chart).toEqual(values[0]);
+    }
   });
 
-  test('scenario switches: ServiceMonitor, TLS, single replica without leader election, operator off', async () => {
+  test.for(SCENARIOS)(
+    '$name: every enabled service has a NetworkPolicy that admits only its callers',
+    async ({ args }) => {
+      const objects = await charts.render(UMBRELLA, 'netpol', 'platform', args);
+      const services = enabledServices(objects);
+      expect(services.length).toBeGreaterThan(0);
+      const gatewayPods = {
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/name': 'gateway', 'app.kubernetes.io/instance': 'netpol' },
+        },
+      };
+      for (const service of services) {
+        const policies = ofChart(objects, 'NetworkPolicy', service) as NetworkPolicy[];
+        expect(policies, service).toHaveLength(1);
+        const spec = policies[0]?.spec;
+        expect(spec?.policyTypes).toEqual(['Ingress']);
+        const rules = spec?.ingress ?? [];
+        expect(rules.length, service).toBeGreaterThan(0);
+        for (const rule of rules) {
+          // An empty or missing `from` would admit every source.
+          expect(rule.from?.length, service).toBeGreaterThan(0);
+          expect(rule.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+        }
+        const callers = rules[0]?.from ?? [];
+        if (service === 'gateway') {
+          expect(callers[0]).toEqual({
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+          });
+          expect(callers).not.toContainEqual(gatewayPods);
+        } else {
+          // Only this release's gateway pods call auth and users (and extraFrom, when given).
+          expect(callers[0]).toEqual(gatewayPods);
+        }
+      }
+      // A service without a policy would be open to every pod: each Deployment is covered.
+      const deployments = objects.filter(
+        (object) =>
+          object.kind === 'Deployment' &&
+          object.metadata.labels?.['app.kubernetes.io/name'] !== 'tenant-operator',
+      );
+      expect(deployments).toHaveLength(services.length);
+    },
+  );
+
+  test("the PrometheusRule carries the six alerts of BRIEF section 7, on this release's series", async () => {
+    const objects = await charts.render(UMBRELLA, 'alerts', 'platform', [
+      '--set',
+      'prometheusRule.enabled=true',
+    ]);
+    const rule = only(objects, 'PrometheusRule', 'tenantry') as KubeObject & {
+      spec: {
+        groups: {
+          rules: {
+            alert: string;
+            expr: string;
+            for: string;
+            labels: { severity: string };
+            annotations: Record<string, string>;
+          }[];
+        }[];
+      };
+    };
+    const alerts = rule.spec.groups.flatMap((group) => group.rules);
+    expect(alerts.map((alert) => alert.alert)).toEqual(ALERTS);
+    const byName = new Map(alerts.map((alert) => [alert.alert, alert]));
+    const expr = (name: string) => (byName.get(name)?.expr ?? '').replace(/\s+/g, ' ');
+    const services = 'job=~"alerts-gateway|alerts-auth|alerts-users"';
+    expect(expr('TenantryHighErrorRate')).toContain(
+      `http_requests_total{namespace="platform", ${services}, status_code=~"5.."}[5m]`,
+    );
+    expect(expr('TenantryHighErrorRate')).toMatch(/> 0\.05$/);
+    expect(expr('TenantryHighLatencyP99')).toContain('histogram_quantile(0.99,');
+    expect(expr('TenantryHighLatencyP99')).toContain(
+      `http_request_duration_seconds_bucket{namespace="platform", ${services}}[5m]`,
+    );
+    expect(expr('TenantryHighLatencyP99')).toMatch(/> 1$/);
+    expect(expr('TenantryServiceDown')).toBe(
+      'up{namespace="platform", job=~"alerts-gateway|alerts-auth|alerts-users|alerts-tenant-operator-metrics"} == 0',
+    );
+    expect(expr('TenantryDatabasePoolExhausted')).toContain(
+      'max by (namespace, job, tenant) (db_pool_usage_ratio{',
+    );
+    expect(expr('TenantryDatabasePoolExhausted')).toMatch(/>= 1$/);
+    expect(byName.get('TenantryDatabasePoolExhausted')?.for).toBe('5m');
+    expect(expr('TenantryConsumerLagHigh')).toContain('kafka_consumer_lag{');
+    expect(expr('TenantryConsumerLagHigh')).toMatch(/> 1000$/);
+    expect(byName.get('TenantryConsumerLagHigh')?.annotations.description).toContain(
+      'Services must export kafka_consumer_lag',
+    );
+    expect(expr('TenantryMemoryNearLimit')).toContain(
+      'container_memory_working_set_bytes{namespace="platform", container=~"gateway|auth|users|tenant-operator"}',
+    );
+    expect(expr('TenantryMemoryNearLimit')).toContain('kube_pod_container_resource_limits{');
+    expect(expr('TenantryMemoryNearLimit')).toMatch(/> 0\.9$/);
+    for (const alert of alerts) {
+      expect(['critical', 'warning'], alert.alert).toContain(alert.labels.severity);
+      expect(alert.annotations.summary, alert.alert).toBeTruthy();
+      expect(alert.for, alert.alert).toMatch(/^\d+m$/);
+    }
+    // Disabled components leave the selectors; without any service, the HTTP alerts go.
+    const operatorOnly = await charts.render(UMBRELLA, 'alerts', 'platform', [
+      '--set',
+      'prometheusRule.enabled=true,gateway.enabled=false,auth.enabled=false,users.enabled=false',
+    ]);
+    const left = (only(operatorOnly, 'PrometheusRule', 'tenantry') as typeof rule).spec.groups.flatMap(
+      (g) => g.rules,
+    );
+    expect(left.map((alert) => alert.alert)).toEqual(['TenantryServiceDown', 'TenantryMemoryNearLimit']);
+    expect(left[0]?.expr).toContain('job=~"alerts-tenant-operator-metrics"');
+    const off = await charts.render(UMBRELLA, 'alerts', 'platform');
+    expect(off.filter((object) => object.kind === 'PrometheusRule')).toEqual([]);
+  });
+
+  test('scenario switches: ServiceMonitors, TLS, all services, single operator replica, components off', async () => {
     const monitored = await charts.render(UMBRELLA, 'sm', 'platform', [
       '--values',
       `${UMBRELLA}/ci/servicemonitor-values.yaml`,
     ]);
-    const monitor = only(monitored, 'ServiceMonitor') as KubeObject & { spec: { endpoints: unknown } };
-    expect(monitor.metadata.labels?.release).toBe('kube-prometheus-stack');
-    expect(monitor.spec.endpoints).toEqual([
-      { port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
-    ]);
+    for (const chart of ['tenant-operator', ...SERVICES]) {
+      const monitor = only(monitored, 'ServiceMonitor', chart) as KubeObject & {
+        spec: { endpoints: unknown; selector: unknown };
+      };
+      expect(monitor.metadata.labels?.release).toBe('kube-prometheus-stack');
+      expect(monitor.spec.endpoints).toEqual([
+        {
+          port: chart === 'tenant-operator' ? 'metrics' : 'http',
+          path: '/metrics',
+          interval: '15s',
+          scrapeTimeout: '10s',
+        },
+      ]);
+      // It selects exactly the chart's Service.
+      const service = (
+        chart === 'tenant-operator' ? only(monitored, 'Service') : only(monitored, 'Service', chart)
+      ) as KubeObject;
+      expect(monitor.spec.selector).toEqual({
+        matchLabels: { 'app.kubernetes.io/name': chart, 'app.kubernetes.io/instance': 'sm' },
+      });
+      expect(service.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': chart,
+        'app.kubernetes.io/instance': 'sm',
+      });
+    }
+    expect(only(monitored, 'PrometheusRule', 'tenantry').metadata.labels?.release).toBe(
+      'kube-prometheus-stack',
+    );
     const plain = await charts.render(UMBRELLA, 'sm', 'platform');
     expect(plain.filter((object) => object.kind === 'ServiceMonitor')).toEqual([]);
 
@@ -464,6 +933,54 @@ describe('rendered output', () => {
     expect(env.get('TENANTRY_INGRESS_CLASS')).toBe('nginx');
     expect(containersOf(tls)[0]?.image).toBe('registry.example.com/tenantry/tenant-operator:0.1.0');
     expect(tls.spec?.template.spec?.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+    const tlsObjects = await charts.render(UMBRELLA, 'tls', 'platform', [
+      '--values',
+      `${UMBRELLA}/ci/tls-values.yaml`,
+    ]);
+    for (const service of SERVICES) {
+      const deployment = deploymentOf(tlsObjects, service);
+      expect(containersOf(deployment)[0]?.image).toBe(`registry.example.com/tenantry/${service}:0.1.0`);
+      expect(deployment.spec?.template.spec?.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+    }
+    const gatewayEnv = new Map(
+      containersOf(deploymentOf(tlsObjects, 'gateway'))[0]?.env?.map((variable) => [
+        variable.name,
+        variable.value,
+      ]),
+    );
+    expect(gatewayEnv.get('CORS_ORIGINS')).toBe('https://app.tenantry.example.com');
+    expect(gatewayEnv.get('TRUSTED_PROXIES')).toBe('10.244.0.0/16');
+
+    const all = await charts.render(UMBRELLA, 'all', 'platform', [
+      '--values',
+      `${UMBRELLA}/ci/all-services-values.yaml`,
+    ]);
+    expect(enabledServices(all)).toEqual([...SERVICES]);
+    for (const service of SERVICES) {
+      const hpa = only(all, 'HorizontalPodAutoscaler', service) as KubeObject & {
+        spec: { metrics: unknown[] };
+      };
+      expect(hpa.spec.metrics.length).toBeGreaterThan(0);
+      expect(deploymentOf(all, service).spec?.replicas).toBeUndefined();
+    }
+    const authEnv = containersOf(deploymentOf(all, 'auth'))[0]?.env ?? [];
+    expect(authEnv.find((variable) => variable.name === 'OTEL_EXPORTER_OTLP_HEADERS')).toEqual({
+      name: 'OTEL_EXPORTER_OTLP_HEADERS',
+      valueFrom: { secretKeyRef: { name: 'tenantry-otel', key: 'headers', optional: true } },
+    });
+    const allGatewayEnv = new Map(
+      containersOf(deploymentOf(all, 'gateway'))[0]?.env?.map((variable) => [variable.name, variable.value]),
+    );
+    expect(allGatewayEnv.get('CHAT_URL')).toBe('http://chat.ai-platform.svc:3002');
+    expect(allGatewayEnv.get('AUTH_URL')).toBe('http://all-auth:3001');
+    const authPolicy = only(all, 'NetworkPolicy', 'auth') as NetworkPolicy;
+    expect(authPolicy.spec?.ingress?.[0]?.from).toHaveLength(2);
+
+    const withoutUsers = await charts.render(UMBRELLA, 'off', 'platform', ['--set', 'users.enabled=false']);
+    expect(
+      withoutUsers.filter((object) => object.metadata.labels?.['app.kubernetes.io/name'] === 'users'),
+    ).toEqual([]);
+    expect(enabledServices(withoutUsers)).toEqual(['gateway', 'auth']);
 
     const single = operatorDeployment(
       await charts.render(UMBRELLA, 'single', 'platform', [
@@ -473,7 +990,10 @@ describe('rendered output', () => {
     );
     expect(single.spec?.strategy).toEqual({ type: 'Recreate' });
 
-    const off = await charts.render(UMBRELLA, 'off', 'platform', ['--set', 'tenant-operator.enabled=false']);
+    const off = await charts.render(UMBRELLA, 'off', 'platform', [
+      '--set',
+      'tenant-operator.enabled=false,gateway.enabled=false,auth.enabled=false,users.enabled=false',
+    ]);
     expect(off).toEqual([]);
   });
 });
@@ -492,18 +1012,36 @@ describe('on the API server', () => {
       'tenant-operator.plans.installDefaults=false',
     ];
     const apps = kube.makeApiClient(AppsV1Api);
+    const core = kube.makeApiClient(CoreV1Api);
     const rbac = kube.makeApiClient(RbacAuthorizationV1Api);
     const name = `${release}-tenant-operator`;
+    const serviceName = (service: ServiceChart) => `${release}-${service}`;
     try {
       const installed = await charts.helm(['install', release, ...releaseArgs]);
       expect(installed).toContain('STATUS: deployed');
       expect(installed).toContain(`deployment/${name}`);
       expect(installed).toContain('kubectl apply -f examples/tenants/acme.yaml');
       expect(installed).toContain('kubectl wait --for=condition=Ready tenant/acme');
+      expect(installed).toContain(`port-forward svc/${serviceName('gateway')} 4000:4000`);
+      for (const service of SERVICES) expect(installed).toContain(`deployment/${serviceName(service)}`);
 
       const before = await apps.readNamespacedDeployment({ name, namespace });
       const liveRole = await rbac.readClusterRole({ name });
       expect(liveRole.rules).toEqual(rulesOf('operators/tenant-operator/config/rbac/cluster-role.yaml'));
+      const gatewayRole = await rbac.readClusterRole({ name: serviceName('gateway') });
+      expect(gatewayRole.rules).toEqual(rulesOfKind('services/gateway/config/rbac.yaml', 'ClusterRole'));
+      const authRole = await rbac.readNamespacedRole({ name: serviceName('auth'), namespace });
+      expect(authRole.rules).toEqual(TENANT_SECRETS_RULES);
+      const servicesBefore = new Map<string, unknown>();
+      for (const service of SERVICES) {
+        const deployment = await apps.readNamespacedDeployment({ name: serviceName(service), namespace });
+        expect(deployment.spec?.replicas).toBe(2);
+        servicesBefore.set(service, {
+          deployment: deployment.spec?.selector,
+          service: (await core.readNamespacedService({ name: serviceName(service), namespace })).spec
+            ?.selector,
+        });
+      }
 
       // The API server refuses a Deployment whose (immutable) selector changes: this upgrade
       // succeeding is the proof that selectors are stable across upgrades.
@@ -518,21 +1056,53 @@ describe('on the API server', () => {
       ]);
       expect(upgraded).toContain('REVISION: 2');
       expect(upgraded).toContain('http://acme.upgraded.example.com');
+      const ha = parse(repoFile(`${UMBRELLA}/ci/ha-values.yaml`)) as Record<string, unknown>;
       const after = await apps.readNamespacedDeployment({ name, namespace });
       expect(after.spec?.selector).toEqual(before.spec?.selector);
       expect(after.spec?.replicas).toBe(3);
       const env = after.spec?.template.spec?.containers[0]?.env ?? [];
       expect(env.find((variable) => variable.name === 'LOG_LEVEL')?.value).toBe('debug');
+      for (const service of SERVICES) {
+        const deployment = await apps.readNamespacedDeployment({ name: serviceName(service), namespace });
+        expect(
+          {
+            deployment: deployment.spec?.selector,
+            service: (await core.readNamespacedService({ name: serviceName(service), namespace })).spec
+              ?.selector,
+          },
+          service,
+        ).toEqual(servicesBefore.get(service));
+        // ha-values.yaml's resources and spread apply, and it turns autoscaling on (below).
+        expect(deployment.spec?.template.spec?.containers[0]?.resources?.limits).toEqual(
+          (ha[service] as { resources: { limits: unknown } }).resources.limits,
+        );
+        expect(deployment.spec?.template.spec?.topologySpreadConstraints?.[0]?.whenUnsatisfiable).toBe(
+          'DoNotSchedule',
+        );
+      }
+      const hpas = await charts.kubectl([
+        'get',
+        'horizontalpodautoscalers',
+        '--namespace',
+        namespace,
+        '--output',
+        'name',
+      ]);
+      expect(hpas.trim().split('\n').sort()).toEqual(
+        SERVICES.map((service) => `horizontalpodautoscaler.autoscaling/${serviceName(service)}`).sort(),
+      );
     } finally {
       // A failed uninstall shows in the assertions below; it must not hide why the test failed.
       await charts.helm(['uninstall', release, '--namespace', namespace]).catch(() => undefined);
     }
     // Cluster-scoped objects go with the release.
-    await expect(rbac.readClusterRole({ name })).rejects.toMatchObject({ code: 404 });
-    await expect(rbac.readClusterRoleBinding({ name })).rejects.toMatchObject({ code: 404 });
+    for (const clusterScoped of [name, serviceName('gateway')]) {
+      await expect(rbac.readClusterRole({ name: clusterScoped })).rejects.toMatchObject({ code: 404 });
+      await expect(rbac.readClusterRoleBinding({ name: clusterScoped })).rejects.toMatchObject({ code: 404 });
+    }
   });
 
-  test('NOTES render for the operator chart on its own and for the umbrella without the operator', async ({
+  test('NOTES render for each chart on its own and for the umbrella without the operator or gateway', async ({
     namespace,
   }) => {
     const standalone = await charts.helm([
@@ -558,5 +1128,27 @@ describe('on the API server', () => {
       'tenant-operator.enabled=false',
     ]);
     expect(disabled).toContain('The tenant operator is disabled');
+    const withoutGateway = await charts.helm([
+      'install',
+      uniqueName('notes'),
+      UMBRELLA,
+      '--namespace',
+      namespace,
+      '--dry-run=client',
+      '--set',
+      'gateway.enabled=false,tenant-operator.plans.installDefaults=false',
+    ]);
+    expect(withoutGateway).toContain('The gateway is disabled');
+    for (const service of SERVICES) {
+      const alone = await charts.helm([
+        'install',
+        uniqueName('notes'),
+        `charts/${service}`,
+        '--namespace',
+        namespace,
+        '--dry-run=client',
+      ]);
+      expect(alone, service).toContain(`The Tenantry ${service} service is installed`);
+    }
   });
 });

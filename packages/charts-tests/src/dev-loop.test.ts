@@ -3,7 +3,8 @@
  * Dockerfile. None of them can run here (no Docker engine), so this proves what can be proved without
  * one: every path, chart, Dockerfile, stage and chart value they reference exists, each Dockerfile
  * builds only from files in the repository (its build context is the repository root) and runs as a
- * non-root user, and the image names agree with the operator chart's default image.
+ * non-root user, each service image copies exactly the workspace packages the service imports, and
+ * the image names agree with the charts' default images.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative } from 'node:path';
@@ -13,6 +14,8 @@ import { parse } from 'yaml';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const OPERATOR_DOCKERFILE = 'operators/tenant-operator/Dockerfile';
+/** The services with a chart and an image. */
+const SERVICES = ['gateway', 'auth', 'users'] as const;
 
 type Values = Record<string, unknown>;
 
@@ -54,6 +57,42 @@ function findFiles(name: string, dir = ''): string[] {
     }
   }
   return found;
+}
+
+interface PackageJson {
+  name: string;
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+}
+
+/** Every workspace package by name, with its directory. */
+const WORKSPACE = new Map(
+  ['packages', 'services', 'operators'].flatMap((group) =>
+    readdirSync(join(REPO_ROOT, group), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsInRepo(`${group}/${entry.name}/package.json`))
+      .map((entry) => {
+        const dir = `${group}/${entry.name}`;
+        const pkg = JSON.parse(read(`${dir}/package.json`)) as PackageJson;
+        return [pkg.name, { dir, pkg }] as const;
+      }),
+  ),
+);
+
+/**
+ * The directories of the workspace packages a package needs at runtime: its `workspace:`
+ * dependencies, theirs, and so on (what `pnpm install --prod --filter "<name>..."` installs).
+ */
+function workspaceClosure(name: string): string[] {
+  const found = new Set<string>();
+  const visit = (current: string) => {
+    for (const [dependency, version] of Object.entries(WORKSPACE.get(current)?.pkg.dependencies ?? {})) {
+      if (!version.startsWith('workspace:') || found.has(dependency)) continue;
+      found.add(dependency);
+      visit(dependency);
+    }
+  };
+  visit(name);
+  return [...found].map((dependency) => WORKSPACE.get(dependency)?.dir ?? `unknown ${dependency}`).sort();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -215,8 +254,13 @@ function dockerfileProblems(
 
 const DOCKERFILES = findFiles('Dockerfile').sort();
 
-test('the repository has Dockerfiles, the operator one among them', () => {
-  expect(DOCKERFILES).toContain(OPERATOR_DOCKERFILE);
+test('the repository has Dockerfiles: the operator one and one per service', () => {
+  expect(DOCKERFILES).toEqual(
+    expect.arrayContaining([
+      OPERATOR_DOCKERFILE,
+      ...SERVICES.map((service) => `services/${service}/Dockerfile`),
+    ]),
+  );
 });
 
 test.each(DOCKERFILES)('%s: multi-stage, non-root, builds only from files in the repository', (path) => {
@@ -249,52 +293,106 @@ test('the Dockerfile check fails a broken Dockerfile', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-// The operator image, against the chart and the workspace
+// The images, against the charts and the workspace
 
-const operatorValues = readYaml('charts/tenant-operator/values.yaml');
-/** The operator chart's default image, without tag: <global.image.registry>/<image.repository>. */
-const OPERATOR_IMAGE = [
-  lookup(operatorValues, 'global.image.registry'),
-  lookup(operatorValues, 'image.repository'),
-]
-  .filter(Boolean)
-  .join('/');
+/** Each image: the chart that deploys it, its Dockerfile, its package and the chart's port values. */
+const IMAGES = [
+  {
+    chart: 'tenant-operator',
+    dockerfile: OPERATOR_DOCKERFILE,
+    dir: 'operators/tenant-operator',
+    ports: ['ports.metrics', 'ports.probes'],
+  },
+  ...SERVICES.map((service) => ({
+    chart: service,
+    dockerfile: `services/${service}/Dockerfile`,
+    dir: `services/${service}`,
+    ports: ['ports.http'],
+  })),
+];
 
-test('the operator chart defaults to the ghcr.io/tenantry/tenant-operator image', () => {
-  expect(OPERATOR_IMAGE).toBe('ghcr.io/tenantry/tenant-operator');
-});
+/** A chart's default image, without tag: <global.image.registry>/<image.repository>. */
+function chartImage(chart: string): string {
+  const values = readYaml(`charts/${chart}/values.yaml`);
+  return [lookup(values, 'global.image.registry'), lookup(values, 'image.repository')]
+    .filter(Boolean)
+    .join('/');
+}
 
-test('the operator Dockerfile agrees with the chart, the package and the workspace', () => {
-  const instructions = parseDockerfile(read(OPERATOR_DOCKERFILE));
-  const stages = stagesOf(instructions);
-  const final = stages.at(-1);
-  const args = (keyword: string) =>
-    instructions.filter((i) => i.keyword === keyword).map((i) => i.args.trim());
+const OPERATOR_IMAGE = chartImage('tenant-operator');
 
-  // The user is the chart's runAsUser, so the files the image owns and the pod's user agree.
-  const uid = lookup(operatorValues, 'securityContext.runAsUser');
-  expect(final?.instructions.find((i) => i.keyword === 'USER')?.args.trim()).toBe(`${uid}:${uid}`);
-  // The ports are the chart's metrics and probe ports.
-  const ports = args('EXPOSE').flatMap((arg) => arg.split(/\s+/));
-  expect(ports).toEqual(
-    expect.arrayContaining(
-      [lookup(operatorValues, 'ports.metrics'), lookup(operatorValues, 'ports.probes')].map(String),
-    ),
-  );
-  // The entrypoint is the package's start script, run from the package directory.
-  const pkg = JSON.parse(read('operators/tenant-operator/package.json')) as { scripts: { start: string } };
-  expect((JSON.parse(args('ENTRYPOINT').at(-1) ?? '[]') as string[]).join(' ')).toBe(pkg.scripts.start);
-  expect(args('WORKDIR').at(-1)).toBe('/app/operators/tenant-operator');
-  // pnpm is the root packageManager's; tsx (not installed by `--prod`) is the catalog's.
-  const root = JSON.parse(read('package.json')) as { packageManager: string };
-  const catalog = lookup(readYaml('pnpm-workspace.yaml'), 'catalog') as Values;
-  expect(args('ARG')).toEqual(
-    expect.arrayContaining([
-      `PNPM_VERSION=${root.packageManager.replace(/^pnpm@/, '')}`,
-      `TSX_VERSION=${catalog.tsx}`,
-    ]),
-  );
-});
+test.each(IMAGES.map(({ chart }) => chart))(
+  'the %s chart defaults to the ghcr.io/tenantry/<chart> image',
+  (chart) => {
+    expect(chartImage(chart)).toBe(`ghcr.io/tenantry/${chart}`);
+  },
+);
+
+test.each(IMAGES)(
+  '$dockerfile agrees with its chart, its package and the workspace',
+  ({ chart, dockerfile, dir, ports }) => {
+    const values = readYaml(`charts/${chart}/values.yaml`);
+    const instructions = parseDockerfile(read(dockerfile));
+    const stages = stagesOf(instructions);
+    const final = stages.at(-1);
+    const args = (keyword: string) =>
+      instructions.filter((i) => i.keyword === keyword).map((i) => i.args.trim());
+
+    // The user is the chart's runAsUser, so the files the image owns and the pod's user agree.
+    const uid = lookup(values, 'securityContext.runAsUser');
+    expect(final?.instructions.find((i) => i.keyword === 'USER')?.args.trim()).toBe(`${uid}:${uid}`);
+    // Tilt builds the `dev` stage, Skaffold the last one.
+    expect(stages.map((stage) => stage.name)).toEqual(expect.arrayContaining(['dev', 'runtime']));
+    expect(final?.name).toBe('runtime');
+    // The ports are the chart's.
+    const exposed = args('EXPOSE').flatMap((arg) => arg.split(/\s+/));
+    expect(exposed).toEqual(expect.arrayContaining(ports.map((key) => String(lookup(values, key)))));
+    // The entrypoint is the package's start script, run from the package directory.
+    const pkg = JSON.parse(read(`${dir}/package.json`)) as PackageJson;
+    expect((JSON.parse(args('ENTRYPOINT').at(-1) ?? '[]') as string[]).join(' ')).toBe(pkg.scripts?.start);
+    expect(args('WORKDIR').at(-1)).toBe(`/app/${dir}`);
+    // The production dependencies of this package and of the workspace packages it needs, no more.
+    const install = args('RUN').find((run) => run.includes('pnpm install'));
+    expect(install).toContain('--frozen-lockfile');
+    expect(install).toContain('--prod');
+    expect(install).toContain(`--filter "${pkg.name}..."`);
+    // pnpm is the root packageManager's; tsx (not installed by `--prod`) is the catalog's.
+    const root = JSON.parse(read('package.json')) as { packageManager: string };
+    const catalog = lookup(readYaml('pnpm-workspace.yaml'), 'catalog') as Values;
+    expect(args('ARG')).toEqual(
+      expect.arrayContaining([
+        `PNPM_VERSION=${root.packageManager.replace(/^pnpm@/, '')}`,
+        `TSX_VERSION=${catalog.tsx}`,
+      ]),
+    );
+  },
+);
+
+/** The sources of a Dockerfile's COPY instructions from the build context (not from a stage). */
+function copiedFromContext(path: string): string[] {
+  return parseDockerfile(read(path))
+    .filter((instruction) => instruction.keyword === 'COPY')
+    .map((instruction) => copyArgs(instruction.args))
+    .filter(({ flags }) => !flags.has('from'))
+    .flatMap(({ paths }) => paths.slice(0, -1))
+    .map((source) => normalize(source).replace(/\/$/, ''));
+}
+
+test.each(SERVICES)(
+  'services/%s/Dockerfile copies the package.json and src/ of exactly the workspace packages it imports',
+  (service) => {
+    const dir = `services/${service}`;
+    const needed = workspaceClosure(`@tenantry/${service}`);
+    expect(needed.length).toBeGreaterThan(0);
+    expect(needed.filter((path) => !path.startsWith('packages/'))).toEqual([]);
+    const copied = copiedFromContext(`${dir}/Dockerfile`);
+    const workspaceCopies = copied.filter((path) => /^(packages|services|operators)\//.test(path));
+    expect(workspaceCopies.sort()).toEqual(
+      [...needed, dir].flatMap((path) => [`${path}/package.json`, `${path}/src`]).sort(),
+    );
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml']));
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------
 // skaffold.yaml
@@ -356,7 +454,34 @@ test('skaffold.yaml: every artifact builds from an existing context, Dockerfile 
       expect(existsInRepo(join(context, fixed)), `dependency path ${path}`).toBe(true);
     }
   }
-  expect(skaffold.build.artifacts.map((artifact) => artifact.image)).toContain(OPERATOR_IMAGE);
+  expect(skaffold.build.artifacts.map((artifact) => artifact.image).sort()).toEqual(
+    IMAGES.map(({ chart }) => chartImage(chart)).sort(),
+  );
+});
+
+test('skaffold.yaml: each artifact rebuilds when anything its Dockerfile copies changes', () => {
+  for (const artifact of skaffold.build.artifacts) {
+    const watched = artifact.dependencies?.paths ?? [];
+    const covers = (path: string) =>
+      watched.some(
+        (pattern) =>
+          pattern === path || (pattern.endsWith('/**') && `${path}/`.startsWith(pattern.slice(0, -2))),
+      );
+    for (const source of copiedFromContext(artifact.docker?.dockerfile ?? 'Dockerfile')) {
+      expect(covers(source), `${artifact.image}: ${source}`).toBe(true);
+    }
+  }
+});
+
+test("skaffold.yaml: the release deploys every image it builds, through its chart's image values", () => {
+  const [release] = skaffold.deploy.helm.releases;
+  const templates = release?.setValueTemplates ?? {};
+  for (const { chart } of IMAGES) {
+    const variable = chartImage(chart).replace(/[^a-zA-Z0-9]/g, '_');
+    expect(templates[`${chart}.image.registry`], chart).toBe(`{{.IMAGE_DOMAIN_${variable}}}`);
+    expect(templates[`${chart}.image.repository`], chart).toBe(`{{.IMAGE_REPO_NO_DOMAIN_${variable}}}`);
+    expect(templates[`${chart}.image.tag`], chart).toBe(`{{.IMAGE_TAG_${variable}}}`);
+  }
 });
 
 test('skaffold.yaml: every helm release deploys an existing chart and sets only values it has', () => {
@@ -406,43 +531,96 @@ function tiltString(expression: string): string | undefined {
   return result;
 }
 
-test('Tiltfile: the image build uses an existing context, Dockerfile and stage, under the chart image name', () => {
+/** The literal calls of a function in the Tiltfile: those whose arguments tiltString can evaluate. */
+const literal = (expression: string | undefined) => tiltString(expression ?? '');
+
+/** The Tiltfile's SERVICES table: each service's name and the workspace packages it imports. */
+const TILT_SERVICES = new Map(
+  [...(/^SERVICES = \{([\s\S]*?)^\}/m.exec(tiltCode)?.[1] ?? '').matchAll(/'([\w-]+)':\s*\[([^\]]*)\]/g)].map(
+    ([, name, list]) => [name ?? '', [...(list ?? '').matchAll(/'([^']+)'/g)].map(([, path]) => path ?? '')],
+  ),
+);
+
+/** The body of a top-level `def name(...)` of the Tiltfile. */
+function tiltFunction(name: string): string {
+  return new RegExp(`^def ${name}\\(([^)]*)\\):\\n((?:(?:    .*)?\\n)+)`, 'm').exec(tiltCode)?.[2] ?? '';
+}
+
+test('Tiltfile: the operator image build uses an existing context, Dockerfile and stage, under the chart image name', () => {
   const builds = [...tiltCode.matchAll(/docker_build\(\s*([^,]+),\s*([^,]+),/g)];
   expect(builds.length).toBeGreaterThan(0);
-  const images = builds.map(([, image]) => tiltString(image ?? ''));
+  const images = builds.map(([, image]) => literal(image));
   expect(images).toContain(OPERATOR_IMAGE);
   for (const [, , context] of builds) {
-    const path = tiltString(context ?? '');
+    const path = literal(context);
     expect(path !== undefined && existsInRepo(path), `docker_build context ${context}`).toBe(true);
   }
-  const dockerfiles = [...tiltCode.matchAll(/dockerfile\s*=\s*([^,)\n]+)/g)].map(([, arg]) =>
-    tiltString(arg ?? ''),
-  );
+  const dockerfiles = [...tiltCode.matchAll(/dockerfile\s*=\s*([^,)\n]+)/g)]
+    .map(([, arg]) => literal(arg))
+    .filter((path) => path !== undefined);
   expect(dockerfiles).toContain(OPERATOR_DOCKERFILE);
-  for (const dockerfile of dockerfiles)
-    expect(dockerfile && existsInRepo(dockerfile), dockerfile).toBeTruthy();
-  for (const [, target] of tiltCode.matchAll(/target\s*=\s*'([^']+)'/g)) {
-    expect(stageNames(OPERATOR_DOCKERFILE)).toContain(target);
+  for (const dockerfile of dockerfiles) expect(existsInRepo(dockerfile), dockerfile).toBe(true);
+  // Every image is built at the `dev` stage, which each Dockerfile has.
+  const targets = [...tiltCode.matchAll(/target\s*=\s*'([^']+)'/g)].map(([, target]) => target);
+  expect(targets.length).toBe(builds.length);
+  for (const target of targets) {
+    for (const { dockerfile } of IMAGES) expect(stageNames(dockerfile), dockerfile).toContain(target);
   }
 });
 
+test('Tiltfile: every service is built from its Dockerfile under its chart image, syncing the packages it imports', () => {
+  expect([...TILT_SERVICES.keys()].sort()).toEqual([...SERVICES].sort());
+  for (const [service, packages] of TILT_SERVICES) {
+    // The live-updated packages are those the service imports, so an edit to any of them restarts it.
+    expect(packages, service).toEqual(workspaceClosure(`@tenantry/${service}`));
+    for (const path of packages) expect(existsInRepo(`${path}/src`), path).toBe(true);
+    expect(existsInRepo(`services/${service}/src`), service).toBe(true);
+    expect(stageNames(`services/${service}/Dockerfile`)).toContain('dev');
+  }
+  // service_image(name, packages) builds what the table names: check the names it derives.
+  const body = tiltFunction('service_image');
+  expect(body).toContain("directory = 'services/' + name");
+  expect(body).toContain("'ghcr.io/tenantry/' + name,");
+  expect(SERVICES.map((service) => `ghcr.io/tenantry/${service}`)).toEqual(SERVICES.map(chartImage));
+  expect(body).toContain("dockerfile=directory + '/Dockerfile',");
+  expect(body).toContain("sync(directory + '/src', '/app/' + directory + '/src')");
+  expect(body).toContain("sync(package + '/src', '/app/' + package + '/src') for package in packages");
+  expect(tiltCode).toMatch(
+    /^for name, packages in SERVICES\.items\(\):\n {4}service_image\(name, packages\)$/m,
+  );
+  // The gateway's port forward is the chart's port.
+  const gatewayPort = /^GATEWAY_PORT = (\d+)$/m.exec(tiltCode)?.[1];
+  expect(gatewayPort).toBe(String(lookup(readYaml('charts/gateway/values.yaml'), 'ports.http')));
+});
+
 test('Tiltfile: every synced, watched and fall-back path exists, and syncs land in the image layout', () => {
-  const syncs = [...tiltCode.matchAll(/sync\(\s*([^,]+),\s*([^)]+)\)/g)];
+  const syncs = [...tiltCode.matchAll(/sync\(\s*([^,]+),\s*([^)]+)\)/g)].filter(([, local]) =>
+    literal(local),
+  );
   expect(syncs.length).toBeGreaterThan(0);
   for (const [, local, remote] of syncs) {
-    const from = tiltString(local ?? '');
+    const from = literal(local);
     expect(from !== undefined && existsInRepo(from), `sync source ${local}`).toBe(true);
     // The image keeps the repository layout under /app (see the Dockerfile).
-    expect(tiltString(remote ?? ''), `sync of ${from}`).toBe(`/app/${from}`);
+    expect(literal(remote), `sync of ${from}`).toBe(`/app/${from}`);
   }
-  const fallBack = /fall_back_on\(\s*\[([^\]]*)\]/.exec(tiltCode)?.[1] ?? '';
-  const only = /only\s*=\s*\[([^\]]*)\]/.exec(tiltCode)?.[1] ?? '';
+  const lists = [
+    ...[...tiltCode.matchAll(/fall_back_on\(\s*\[([^\]]*)\]/g)].map(([, list]) => list ?? ''),
+    ...[...tiltCode.matchAll(/only\s*=\s*\[([^\]]*)\]/g)].map(([, list]) => list ?? ''),
+  ];
   const watched = [...tiltCode.matchAll(/watch_file\(\s*('[^']*')\s*\)/g)].map(([, path]) => path ?? '');
-  for (const literal of [...fallBack.split(','), ...only.split(','), ...watched]
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const path = tiltString(literal);
-    expect(path !== undefined && existsInRepo(path), `path ${literal}`).toBe(true);
+  const literals = [...lists.flatMap((list) => list.split(',')), ...watched]
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map(literal)
+    .filter((path) => path !== undefined);
+  expect(literals.length).toBeGreaterThan(10);
+  for (const path of literals) expect(existsInRepo(path), `path ${path}`).toBe(true);
+  // What service_image derives from a service's name exists for every service.
+  for (const service of SERVICES) {
+    for (const path of ['package.json', 'Dockerfile', 'src']) {
+      expect(existsInRepo(`services/${service}/${path}`), `services/${service}/${path}`).toBe(true);
+    }
   }
 });
 

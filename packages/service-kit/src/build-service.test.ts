@@ -238,6 +238,19 @@ describe('request id', () => {
 });
 
 describe('health', () => {
+  test('liveness answers 200 while a dependency is down; readiness 503', async () => {
+    const { app } = await build({
+      dependencies: {
+        kafka: async () => {
+          throw new Error('broker down');
+        },
+      },
+    });
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
+    const live = await app.inject({ method: 'GET', url: '/livez' });
+    expect([live.statusCode, live.json()]).toEqual([200, { status: 'alive', service: 'users' }]);
+  });
+
   test('reports healthy with every dependency up', async () => {
     const { app } = await build({ dependencies: { postgres: async () => {}, kafka: async () => {} } });
     const response = await app.inject({ method: 'GET', url: '/health' });

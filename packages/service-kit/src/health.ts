@@ -21,8 +21,25 @@ const HealthBody = Type.Object({
   checks: Type.Record(Type.String(), CheckState),
 });
 
-/** `GET /health`: 200 when every declared dependency answers, else 503 naming the ones down. */
+const LiveBody = Type.Object({ status: Type.Literal('alive'), service: Type.String() });
+
+/**
+ * `GET /health`: 200 when every declared dependency answers, else 503 naming the ones down — for
+ * readiness. `GET /livez`: 200 while the process serves HTTP at all, whatever its dependencies — for
+ * liveness, so an outage of Kafka or PostgreSQL takes pods out of rotation instead of restarting them
+ * all into crash-loop back-off.
+ */
 export const healthRoute: FastifyPluginAsyncTypebox<HealthOptions> = async (app, options) => {
+  app.get(
+    '/livez',
+    {
+      schema: {
+        summary: 'Liveness: the process serves HTTP (no dependency checked)',
+        response: { 200: LiveBody },
+      },
+    },
+    async () => ({ status: 'alive' as const, service: options.service }),
+  );
   const entries = Object.entries(options.dependencies);
   app.get(
     '/health',
