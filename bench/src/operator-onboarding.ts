@@ -6,9 +6,8 @@
  *
  *   node --import tsx bench/src/operator-onboarding.ts [--sizes 1,20,100] [--repeat-single 5]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,6 +49,7 @@ import {
   topicPolicy,
 } from '../../operators/tenant-operator/src/tenant/topics.ts';
 import type { Plan, Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
+import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';
 
 const { values: args } = parseArgs({
@@ -61,18 +61,8 @@ const { values: args } = parseArgs({
 const sizes = args.sizes.split(',').map(Number);
 const repeatSingle = Number(args['repeat-single']);
 const CONCURRENCY = 4; // the operator's default OPERATOR_CONCURRENCY, used for the baseline too
-const SHARD_LABEL = 'tenantry.dev/bench-shard';
 const progress = createProgress();
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -246,26 +236,10 @@ function startOperatorProcess(
   namespace: string,
   metricsPort: number,
 ): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'operators', 'tenant-operator', 'src', 'main.ts')],
-    {
-      cwd: repoRoot,
-      env: {
-        PATH: config.environment.PATH,
-        KUBECONFIG: endpoints.kube.kubeconfig,
-        POSTGRES_ADMIN_URL: endpoints.postgres.url,
-        KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-        TENANTRY_NAMESPACE: namespace,
-        OPERATOR_TENANT_SELECTOR: `${SHARD_LABEL}=${namespace}`,
-        OPERATOR_CONCURRENCY: String(CONCURRENCY),
-        OPERATOR_LEADER_ELECTION: 'false',
-        OPERATOR_METRICS_PORT: String(metricsPort),
-        OPERATOR_PROBES_PORT: '0',
-        LOG_LEVEL: 'error',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+  return startProgram(
+    'operators/tenant-operator/src/main.ts',
+    operatorEnv(endpoints, namespace, metricsPort),
+    config.environment.PATH ?? '',
   );
 }
 

@@ -3,6 +3,7 @@ export interface Summary {
   n: number;
   p50: number;
   p95: number;
+  p99: number;
   max: number;
   mean: number;
 }
@@ -16,6 +17,7 @@ export function summarize(values: number[]): Summary {
     n: sorted.length,
     p50: at(0.5),
     p95: at(0.95),
+    p99: at(0.99),
     max: sorted.at(-1) ?? Number.NaN,
     mean: sum / sorted.length,
   };

@@ -1,0 +1,314 @@
+/**
+ * Identity services under load, each against a baseline measured in the same run:
+ * - POST /api/auth/signin (the auth service, its own process) against the bare argon2id verify at the
+ *   same cost: maximum throughput, and p50/p99 at a fixed rate of half the signin maximum;
+ * - GET /api/users/me (the users service) at 200 requests/s against a raw postgres.js query of the
+ *   same row with the tenant's own credentials, at the same rate.
+ *
+ *   node --import tsx bench/src/identity.ts [--duration 15]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { hash, verify } from '@node-rs/argon2';
+import { createProgress, loadConfig, repoRoot, up } from '@tenantry/devstack';
+import { TenantKeys } from '@tenantry/identity';
+import { applyDefaultPlans, applyManifests, installCrds } from '@tenantry/tenant-operator';
+import postgres from 'postgres';
+import { closedLoop, fixedRate, type LoadResult } from './load.ts';
+import { freePort, operatorEnv, SHARD_LABEL, startProgram, waitForOk } from './processes.ts';
+import { markdownTable, type Summary, summarize } from './stats.ts';
+
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '15' } } });
+const DURATION_MS = Number(args.duration) * 1000;
+const ME_RATE = 200;
+/** The production cost (services/auth config defaults): OWASP's argon2id minimum. */
+const COST = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const SIGNIN_CONCURRENCY = 4;
+const USERS = 20;
+const PASSWORD = 'correct horse battery staple';
+const progress = createProgress();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Row {
+  summary: Summary;
+  errors: number;
+  perSecond?: number;
+}
+
+function row(result: LoadResult & { perSecond?: number }): Row {
+  if (result.errors > 0) log(`  ${result.errors} errors, first: ${result.firstError}`);
+  return {
+    summary: summarize(result.latencies),
+    errors: result.errors,
+    ...(result.perSecond === undefined ? {} : { perSecond: result.perSecond }),
+  };
+}
+
+async function post(url: string, tenant: string, body: unknown): Promise<Response> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tenantry-tenant': tenant },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+async function main() {
+  log('Tenantry benchmark: identity (auth signin vs bare hash, users/me vs raw query)');
+  const config = loadConfig('bench');
+  const path = config.environment.PATH ?? '';
+  const { endpoints } = await up(config, progress);
+  const kc = new KubeConfig();
+  kc.loadFromFile(endpoints.kube.kubeconfig);
+  await installCrds(kc);
+  await applyDefaultPlans(kc);
+  const namespace = `bench-id-${Date.now().toString(36)}`;
+  const tenant = namespace;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+
+  const children: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.on('exit', stopAll);
+  try {
+    const operatorPort = await freePort();
+    children.push(
+      startProgram(
+        'operators/tenant-operator/src/main.ts',
+        operatorEnv(endpoints, namespace, operatorPort),
+        path,
+      ),
+    );
+    await progress.step(`tenant ${tenant} through the operator`, async () => {
+      await applyManifests(
+        kc,
+        [
+          {
+            apiVersion: 'tenantry.dev/v1alpha1',
+            kind: 'Tenant',
+            metadata: { name: tenant, labels: { [SHARD_LABEL]: namespace } },
+            spec: { displayName: 'Bench', plan: 'enterprise', database: { reclaimPolicy: 'Delete' } },
+          } as KubernetesObject,
+        ],
+        'tenantry-bench',
+      );
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      for (;;) {
+        const t = (await custom.getClusterCustomObject({
+          group: 'tenantry.dev',
+          version: 'v1alpha1',
+          plural: 'tenants',
+          name: tenant,
+        })) as {
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        if (t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+        await sleep(200);
+      }
+    });
+
+    const serviceEnv = {
+      KUBECONFIG: endpoints.kube.kubeconfig,
+      PLATFORM_NAMESPACE: namespace,
+      KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+      LOG_LEVEL: 'error',
+      DB_MAX_CONNECTIONS_PER_TENANT: '10',
+      LOCKOUT_ACCOUNT_FAILURES: '1000',
+      LOCKOUT_ADDRESS_FAILURES: '10000',
+    };
+    const [authPort, usersPort] = [await freePort(), await freePort()];
+    const auth = startProgram('services/auth/src/main.ts', { ...serviceEnv, PORT: String(authPort) }, path);
+    const users = startProgram(
+      'services/users/src/main.ts',
+      { ...serviceEnv, PORT: String(usersPort) },
+      path,
+    );
+    children.push(auth, users);
+    const authUrl = `http://127.0.0.1:${authPort}`;
+    const usersUrl = `http://127.0.0.1:${usersPort}`;
+    await progress.step('auth and users services', async () => {
+      await waitForOk(`${authUrl}/health`, auth);
+      await waitForOk(`${usersUrl}/health`, users);
+      // Served once their Secret watches have the tenant.
+      for (let i = 0; i < 300; i++) {
+        const r = await fetch(`${authUrl}/api/auth/.well-known/jwks.json`, {
+          headers: { 'x-tenantry-tenant': tenant },
+        });
+        if (r.ok) return;
+        await sleep(100);
+      }
+      throw new Error('the auth service never served the bench tenant');
+    });
+
+    const emails = Array.from({ length: USERS }, (_, i) => `user${i}@bench.test`);
+    await progress.step(`${USERS} accounts`, async () => {
+      for (const email of emails)
+        await post(`${authUrl}/api/auth/signup`, tenant, { email, password: PASSWORD });
+    });
+    let next = 0;
+    const signin = () =>
+      post(`${authUrl}/api/auth/signin`, tenant, { email: emails[next++ % USERS], password: PASSWORD }).then(
+        (r) => r.arrayBuffer(),
+      );
+    const stored = await hash(PASSWORD, COST);
+    const bareVerify = async () => {
+      if (!(await verify(stored, PASSWORD))) throw new Error('verify failed');
+    };
+
+    // JWT signing, the other CPU cost of a signin, in this process with a key like the tenant's.
+    const keys = await TenantKeys.start({ kc, namespace });
+    const claims = {
+      sub: '00000000-0000-4000-8000-000000000000',
+      tenant,
+      role: 'member' as const,
+      email: 'a@b.test',
+      emailVerified: true,
+      sid: '00000000-0000-4000-8000-000000000001',
+    };
+    const signStart = performance.now();
+    for (let i = 0; i < 500; i++) await keys.sign(claims);
+    const jwtSignMs = (performance.now() - signStart) / 500;
+
+    const hashMax = row(
+      await progress.step('bare verify: maximum throughput', () =>
+        closedLoop(SIGNIN_CONCURRENCY, DURATION_MS, bareVerify),
+      ),
+    );
+    const signinMax = row(
+      await progress.step('signin: maximum throughput', () =>
+        closedLoop(SIGNIN_CONCURRENCY, DURATION_MS, signin),
+      ),
+    );
+    const rate = Math.max(1, Math.floor((signinMax.perSecond ?? 2) / 2));
+    const hashAtRate = row(
+      await progress.step(`bare verify at ${rate}/s`, () => fixedRate(rate, DURATION_MS, bareVerify)),
+    );
+    const signinAtRate = row(
+      await progress.step(`signin at ${rate}/s`, () => fixedRate(rate, DURATION_MS, signin)),
+    );
+
+    // users/me: the token of one account, and its profile row read directly as the baseline.
+    const tokens = (await (
+      await post(`${authUrl}/api/auth/signin`, tenant, { email: emails[0], password: PASSWORD })
+    ).json()) as { accessToken: string; user: { id: string } };
+    const meHeaders = { authorization: `Bearer ${tokens.accessToken}`, 'x-tenantry-tenant': tenant };
+    const me = async () => {
+      const r = await fetch(`${usersUrl}/api/users/me`, { headers: meHeaders });
+      if (!r.ok) throw new Error(`users/me: ${r.status}`);
+      await r.arrayBuffer();
+    };
+    await me(); // creates the profile if the event has not arrived yet
+    const secret = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: `tenant-${tenant}-db`, namespace });
+    const field = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString();
+    const sql = postgres({
+      host: field('host'),
+      port: Number(field('port')),
+      database: field('database'),
+      username: field('username'),
+      password: field('password'),
+      max: 10,
+    });
+    const raw = async () => {
+      await sql`select * from profiles where user_id = ${tokens.user.id}`;
+    };
+    await raw();
+    const rawAtRate = row(
+      await progress.step(`raw postgres.js at ${ME_RATE}/s`, () => fixedRate(ME_RATE, DURATION_MS, raw)),
+    );
+    const meAtRate = row(
+      await progress.step(`GET /api/users/me at ${ME_RATE}/s`, () => fixedRate(ME_RATE, DURATION_MS, me)),
+    );
+    await sql.end();
+    await keys.close();
+
+    const f = (ms: number) => ms.toFixed(2);
+    const report = {
+      benchmark: 'identity',
+      machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      durationSeconds: DURATION_MS / 1000,
+      passwordHash: {
+        algorithm: 'argon2id',
+        memoryKiB: COST.memoryCost,
+        iterations: COST.timeCost,
+        parallelism: COST.parallelism,
+      },
+      jwtSignMeanMs: jwtSignMs,
+      signin: {
+        concurrency: SIGNIN_CONCURRENCY,
+        max: signinMax,
+        bareVerifyMax: hashMax,
+        rate,
+        atRate: signinAtRate,
+        bareVerifyAtRate: hashAtRate,
+      },
+      usersMe: { rate: ME_RATE, atRate: meAtRate, rawQueryAtRate: rawAtRate },
+      ratios: {
+        signinThroughputVsBareVerify: (signinMax.perSecond ?? 0) / (hashMax.perSecond ?? 1),
+        signinP50VsBareVerify: signinAtRate.summary.p50 / hashAtRate.summary.p50,
+        meP50VsRaw: meAtRate.summary.p50 / rawAtRate.summary.p50,
+        meP99VsRaw: meAtRate.summary.p99 / rawAtRate.summary.p99,
+      },
+    };
+    const table = markdownTable(
+      ['measurement', 'system', 'baseline', 'ratio'],
+      [
+        [
+          `max throughput (req/s, ${SIGNIN_CONCURRENCY} in flight)`,
+          `signin ${f(signinMax.perSecond ?? 0)}`,
+          `bare verify ${f(hashMax.perSecond ?? 0)}`,
+          f(report.ratios.signinThroughputVsBareVerify),
+        ],
+        [
+          `p50 / p99 at ${rate}/s (ms)`,
+          `signin ${f(signinAtRate.summary.p50)} / ${f(signinAtRate.summary.p99)}`,
+          `bare verify ${f(hashAtRate.summary.p50)} / ${f(hashAtRate.summary.p99)}`,
+          f(report.ratios.signinP50VsBareVerify),
+        ],
+        [
+          `p50 / p99 at ${ME_RATE}/s (ms)`,
+          `GET /api/users/me ${f(meAtRate.summary.p50)} / ${f(meAtRate.summary.p99)}`,
+          `raw postgres.js ${f(rawAtRate.summary.p50)} / ${f(rawAtRate.summary.p99)}`,
+          `${f(report.ratios.meP50VsRaw)} / ${f(report.ratios.meP99VsRaw)}`,
+        ],
+      ],
+    );
+    const other = signinAtRate.summary.p50 - hashAtRate.summary.p50;
+    const markdown = `## Identity: signin vs bare hash, users/me vs raw query\n\n${table}\n\nargon2id ${COST.memoryCost} KiB, ${COST.timeCost} passes, 1 lane. Beyond the hash, a signin costs about ${f(other)} ms at p50: an ES256 signature (${f(jwtSignMs)} ms measured here), four small transactions (lock check, account read, session insert with its outbox event) and HTTP. Errors: signin ${signinMax.errors + signinAtRate.errors}, users/me ${meAtRate.errors}. ${cpus().length} cores; load generator, services, PostgreSQL and Kafka share them.\n`;
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n${markdown}`);
+    writeFileSync(
+      join(repoRoot, 'bench', 'results', 'identity.json'),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+    writeFileSync(join(repoRoot, 'bench', 'results', 'identity.md'), markdown);
+
+    await kc.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({
+      group: 'tenantry.dev',
+      version: 'v1alpha1',
+      plural: 'tenants',
+      name: tenant,
+    });
+    await sleep(3_000); // the operator drops the database (reclaimPolicy Delete) before it is stopped
+    log(
+      'wrote bench/results/identity.{json,md}; the bench stack stays up (npm run devstack -- down --profile bench)',
+    );
+  } finally {
+    stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
