@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantSigningKey } from '@tenantry/tenant-secrets';
 import { importJWK, SignJWT } from 'jose';
 import { describe, expect, test } from 'vitest';
@@ -57,6 +58,15 @@ describe('TenantKeys', () => {
 
   test('an expired token is refused as expired', async () => {
     const token = await keys.sign(claims('acme'), -60);
+    await expect(keys.verify('acme', token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
+  test('a verified token is remembered only until it expires (plus the tolerated skew)', async () => {
+    const token = await keys.sign(claims('acme'), 1);
+    await expect(keys.verify('acme', token)).resolves.toMatchObject({ tenant: 'acme' });
+    await expect(keys.verify('acme', token)).resolves.toMatchObject({ tenant: 'acme' });
+    await expect(keys.verify('globex', token)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    await sleep(7_000);
     await expect(keys.verify('acme', token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
   });
 

@@ -38,11 +38,21 @@ export class InvalidTokenError extends Error {
 interface TenantKey {
   signingKey: TenantSigningKey;
   verifyKey: JWTVerifyGetKey;
+  /**
+   * Tokens this key verified, with their claims, until their expiry (at most VERIFIED_CACHE_MS): a
+   * client sends the same token with every request, and an ES256 verification costs far more than
+   * the rest of a proxied request. The cache belongs to the key, so a replaced key starts empty.
+   */
+  verified: Map<string, { claims: AccessClaims; validUntilMs: number }>;
   /** Imported on first signature: verifiers (the gateway, users) never import the private key. */
   privateKey?: Promise<CryptoKey | Uint8Array>;
 }
 
 const ALGORITHM = 'ES256';
+/** How long a verified token is trusted without checking its signature again (never past its exp). */
+const VERIFIED_CACHE_MS = 60_000;
+/** Tokens remembered per tenant; beyond it the oldest entry goes first. */
+const VERIFIED_CACHE_ENTRIES = 10_000;
 /** Clock skew tolerated between the pod that signed and the one verifying. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
@@ -110,6 +120,10 @@ export class TenantKeys {
   async verify(tenant: string, token: string): Promise<AccessClaims> {
     const key = this.#keys.get(tenant);
     if (!key) throw new InvalidTokenError('TOKEN_INVALID', `no signing key for tenant ${tenant}`);
+    const now = Date.now();
+    const cached = key.verified.get(token);
+    if (cached && cached.validUntilMs > now) return cached.claims;
+    if (cached) key.verified.delete(token);
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key.verifyKey, {
@@ -125,7 +139,15 @@ export class TenantKeys {
         throw new InvalidTokenError('TOKEN_EXPIRED', 'the access token expired');
       throw new InvalidTokenError('TOKEN_INVALID', 'the access token is not valid for this tenant');
     }
-    return claimsOf(tenant, payload);
+    const claims = claimsOf(tenant, payload);
+    // As long as jwtVerify itself would accept it: until exp plus the tolerated clock skew.
+    const expiresMs = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000 : now;
+    if (key.verified.size >= VERIFIED_CACHE_ENTRIES) {
+      const oldest = key.verified.keys().next().value;
+      if (oldest !== undefined) key.verified.delete(oldest);
+    }
+    key.verified.set(token, { claims, validUntilMs: Math.min(expiresMs, now + VERIFIED_CACHE_MS) });
+    return claims;
   }
 
   async close(): Promise<void> {
@@ -148,7 +170,11 @@ export class TenantKeys {
   }
 
   #set(tenant: string, signingKey: TenantSigningKey): void {
-    this.#keys.set(tenant, { signingKey, verifyKey: createLocalJWKSet(signingKey.jwks as never) });
+    this.#keys.set(tenant, {
+      signingKey,
+      verifyKey: createLocalJWKSet(signingKey.jwks as never),
+      verified: new Map(),
+    });
   }
 }
 
