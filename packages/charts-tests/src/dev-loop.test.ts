@@ -3,8 +3,9 @@
  * Dockerfile. None of them can run here (no Docker engine), so this proves what can be proved without
  * one: every path, chart, Dockerfile, stage and chart value they reference exists, each Dockerfile
  * builds only from files in the repository (its build context is the repository root) and runs as a
- * non-root user, each service image copies exactly the workspace packages the service imports, and
- * the image names agree with the charts' default images.
+ * non-root user, for every build argument it is built with (services/Dockerfile: SERVICE, once per
+ * service), each service image copies the workspace packages the service imports, and the image
+ * names agree with the charts' default images.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative } from 'node:path';
@@ -14,6 +15,8 @@ import { parse } from 'yaml';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const OPERATOR_DOCKERFILE = 'operators/tenant-operator/Dockerfile';
+/** The one Dockerfile of the services, built with the build argument SERVICE=<service>. */
+const SERVICE_DOCKERFILE = 'services/Dockerfile';
 /** The services with a chart and an image. */
 const SERVICES = ['gateway', 'auth', 'users'] as const;
 
@@ -110,8 +113,13 @@ interface Stage {
   instructions: Instruction[];
 }
 
-/** Instructions of a Dockerfile: comments dropped, `\` continuations joined. */
-function parseDockerfile(text: string): Instruction[] {
+type BuildArgs = Record<string, string>;
+
+/**
+ * Instructions of a Dockerfile: comments dropped, `\` continuations joined, build arguments
+ * substituted (see expandArgs) with the values `buildArgs` gives them.
+ */
+function parseDockerfile(text: string, buildArgs: BuildArgs = {}): Instruction[] {
   const instructions: Instruction[] = [];
   let pending = '';
   let startLine = 0;
@@ -131,7 +139,36 @@ function parseDockerfile(text: string): Instruction[] {
     if (match?.[1])
       instructions.push({ keyword: match[1].toUpperCase(), args: match[2] ?? '', line: startLine });
   }
-  return instructions;
+  return expandArgs(instructions, buildArgs);
+}
+
+/**
+ * Docker's substitution of build arguments, `$NAME` and `${NAME}`: an ARG before the first FROM is
+ * seen by the FROM lines only; one in a stage, by the rest of that stage, with the value of the build
+ * argument, else its default, else that of the ARG of the same name before the first FROM. A name no
+ * ARG of the scope declares is left as it is (in a COPY source, the check below reports it). ENV
+ * values and the `${NAME:-default}` forms are not substituted: the Dockerfiles do not need them.
+ */
+function expandArgs(instructions: Instruction[], buildArgs: BuildArgs): Instruction[] {
+  const globals = new Map<string, string>();
+  let scope: Map<string, string> | undefined; // a stage's, from its FROM on
+  const substitute = (text: string, values: Map<string, string>) =>
+    text.replace(/\$(?:\{(\w+)\}|(\w+))/g, (whole, braced?: string, bare?: string) => {
+      return values.get(braced ?? bare ?? '') ?? whole;
+    });
+  return instructions.map((instruction) => {
+    if (instruction.keyword === 'ARG') {
+      const [name = '', ...rest] = instruction.args.trim().split('=');
+      const fallback = rest.length > 0 ? rest.join('=') : undefined;
+      (scope ?? globals).set(name, buildArgs[name] ?? fallback ?? globals.get(name) ?? '');
+      return instruction;
+    }
+    if (instruction.keyword === 'FROM') {
+      scope = new Map();
+      return { ...instruction, args: substitute(instruction.args, globals) };
+    }
+    return { ...instruction, args: substitute(instruction.args, scope ?? globals) };
+  });
 }
 
 function stagesOf(instructions: Instruction[]): Stage[] {
@@ -150,6 +187,21 @@ function stagesOf(instructions: Instruction[]): Stage[] {
     }
   }
   return stages;
+}
+
+/**
+ * The instructions that make the image of the final stage: those of the stages it is built FROM, in
+ * turn, then its own.
+ */
+function imageInstructions(stages: Stage[]): Instruction[] {
+  const chain: Stage[] = [];
+  let stage = stages.at(-1);
+  while (stage && !chain.includes(stage)) {
+    chain.unshift(stage);
+    const base = stage.base.toLowerCase();
+    stage = stages.find((other) => other.name?.toLowerCase() === base);
+  }
+  return chain.flatMap((link) => link.instructions);
 }
 
 /** Flags (`--from=x`) and the remaining words of a COPY/ADD, exec (JSON) form included. */
@@ -201,16 +253,18 @@ function dockerignoreMatcher(text: string): (path: string) => boolean {
 const IGNORED = existsInRepo('.dockerignore') ? dockerignoreMatcher(read('.dockerignore')) : () => false;
 
 /**
- * Problems of a Dockerfile whose build context is the repository root; empty when it is fine. `exists`
- * and `ignored` are parameters so the checker itself can be tested on a broken Dockerfile.
+ * Problems of a Dockerfile whose build context is the repository root, built with `buildArgs`; empty
+ * when it is fine. `exists` and `ignored` are parameters so the checker itself can be tested on a
+ * broken Dockerfile.
  */
 function dockerfileProblems(
   text: string,
+  buildArgs: BuildArgs = {},
   exists: (path: string) => boolean = existsInRepo,
   ignored: (path: string) => boolean = IGNORED,
 ): string[] {
   const problems: string[] = [];
-  const instructions = parseDockerfile(text);
+  const instructions = parseDockerfile(text, buildArgs);
   const stages = stagesOf(instructions);
   if (stages.length < 2) problems.push(`not multi-stage: ${stages.length} FROM`);
   for (const { keyword, args, line } of instructions) {
@@ -222,6 +276,10 @@ function dockerfileProblems(
     for (const source of sources) {
       if (keyword === 'ADD' && /^(https?:\/\/|git@|git:\/\/)/.test(source)) {
         problems.push(`line ${line}: ADD of a URL (${source}): build only from files in the repository`);
+        continue;
+      }
+      if (source.includes('$')) {
+        problems.push(`line ${line}: ${source} names a build argument its stage does not declare`);
         continue;
       }
       if (/[*?[]/.test(source)) {
@@ -254,18 +312,49 @@ function dockerfileProblems(
 
 const DOCKERFILES = findFiles('Dockerfile').sort();
 
-test('the repository has Dockerfiles: the operator one and one per service', () => {
-  expect(DOCKERFILES).toEqual(
-    expect.arrayContaining([
-      OPERATOR_DOCKERFILE,
-      ...SERVICES.map((service) => `services/${service}/Dockerfile`),
-    ]),
-  );
+/**
+ * Each image: the chart that deploys it, its Dockerfile and build arguments, its package and the
+ * chart's port values.
+ */
+const IMAGES = [
+  {
+    label: OPERATOR_DOCKERFILE,
+    chart: 'tenant-operator',
+    dockerfile: OPERATOR_DOCKERFILE,
+    buildArgs: {} as BuildArgs,
+    dir: 'operators/tenant-operator',
+    ports: ['ports.metrics', 'ports.probes'],
+  },
+  ...SERVICES.map((service) => ({
+    label: `${SERVICE_DOCKERFILE} SERVICE=${service}`,
+    chart: service,
+    dockerfile: SERVICE_DOCKERFILE,
+    buildArgs: { SERVICE: service } as BuildArgs,
+    dir: `services/${service}`,
+    ports: ['ports.http'],
+  })),
+];
+
+test('the repository has the operator Dockerfile and one Dockerfile for all the services', () => {
+  expect(DOCKERFILES).toEqual(expect.arrayContaining([OPERATOR_DOCKERFILE, SERVICE_DOCKERFILE]));
+  // services/Dockerfile builds every service: none keeps a Dockerfile of its own.
+  expect(DOCKERFILES.filter((path) => /^services\/[^/]+\/Dockerfile$/.test(path))).toEqual([]);
 });
 
-test.each(DOCKERFILES)('%s: multi-stage, non-root, builds only from files in the repository', (path) => {
-  expect(dockerfileProblems(read(path))).toEqual([]);
+/** Every Dockerfile with each set of build arguments it is built with (none for one no image uses). */
+const DOCKERFILE_BUILDS = DOCKERFILES.flatMap((path) => {
+  const builds = IMAGES.filter((image) => image.dockerfile === path);
+  return builds.length > 0
+    ? builds.map(({ label, buildArgs }) => ({ label, path, buildArgs }))
+    : [{ label: path, path, buildArgs: {} as BuildArgs }];
 });
+
+test.each(DOCKERFILE_BUILDS)(
+  '$label: multi-stage, non-root, builds only from files in the repository',
+  ({ path, buildArgs }) => {
+    expect(dockerfileProblems(read(path), buildArgs)).toEqual([]);
+  },
+);
 
 test('the Dockerfile check fails a broken Dockerfile', () => {
   const broken = [
@@ -290,26 +379,31 @@ test('the Dockerfile check fails a broken Dockerfile', () => {
   expect(dockerfileProblems('FROM a AS base\nUSER 65532:65532\nFROM base\nCOPY package.json .\n')).toEqual(
     [],
   );
+  // A build argument declared before the first FROM is seen by the FROM lines only; a stage that uses
+  // it declares it again, and then gets the value it is built with.
+  const copyService = (declared: boolean) =>
+    [
+      'ARG SERVICE',
+      'FROM a AS build',
+      ...(declared ? ['ARG SERVICE'] : []),
+      'COPY services/$SERVICE/src src',
+      'FROM base-$SERVICE',
+      'USER 65532:65532',
+    ].join('\n');
+  expect(dockerfileProblems(copyService(false), { SERVICE: 'gateway' })).toEqual([
+    'line 3: services/$SERVICE/src names a build argument its stage does not declare',
+  ]);
+  expect(dockerfileProblems(copyService(true), { SERVICE: 'gateway' })).toEqual([]);
+  expect(dockerfileProblems(copyService(true), { SERVICE: 'nope' })).toEqual([
+    'line 4: COPY source services/nope/src is not in the repository',
+  ]);
+  expect(stagesOf(parseDockerfile(copyService(true), { SERVICE: 'gateway' })).at(-1)?.base).toBe(
+    'base-gateway',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------
 // The images, against the charts and the workspace
-
-/** Each image: the chart that deploys it, its Dockerfile, its package and the chart's port values. */
-const IMAGES = [
-  {
-    chart: 'tenant-operator',
-    dockerfile: OPERATOR_DOCKERFILE,
-    dir: 'operators/tenant-operator',
-    ports: ['ports.metrics', 'ports.probes'],
-  },
-  ...SERVICES.map((service) => ({
-    chart: service,
-    dockerfile: `services/${service}/Dockerfile`,
-    dir: `services/${service}`,
-    ports: ['ports.http'],
-  })),
-];
 
 /** A chart's default image, without tag: <global.image.registry>/<image.repository>. */
 function chartImage(chart: string): string {
@@ -329,14 +423,19 @@ test.each(IMAGES.map(({ chart }) => chart))(
 );
 
 test.each(IMAGES)(
-  '$dockerfile agrees with its chart, its package and the workspace',
-  ({ chart, dockerfile, dir, ports }) => {
+  '$label agrees with its chart, its package and the workspace',
+  ({ chart, dockerfile, buildArgs, dir, ports }) => {
     const values = readYaml(`charts/${chart}/values.yaml`);
-    const instructions = parseDockerfile(read(dockerfile));
+    const instructions = parseDockerfile(read(dockerfile), buildArgs);
     const stages = stagesOf(instructions);
     const final = stages.at(-1);
     const args = (keyword: string) =>
       instructions.filter((i) => i.keyword === keyword).map((i) => i.args.trim());
+    // The image's settings: those of the final stage and of the stages it is built from.
+    const image = (keyword: string) =>
+      imageInstructions(stages)
+        .filter((i) => i.keyword === keyword)
+        .map((i) => i.args.trim());
 
     // The user is the chart's runAsUser, so the files the image owns and the pod's user agree.
     const uid = lookup(values, 'securityContext.runAsUser');
@@ -344,13 +443,13 @@ test.each(IMAGES)(
     // Tilt builds the `dev` stage, Skaffold the last one.
     expect(stages.map((stage) => stage.name)).toEqual(expect.arrayContaining(['dev', 'runtime']));
     expect(final?.name).toBe('runtime');
-    // The ports are the chart's.
-    const exposed = args('EXPOSE').flatMap((arg) => arg.split(/\s+/));
-    expect(exposed).toEqual(expect.arrayContaining(ports.map((key) => String(lookup(values, key)))));
+    // The ports are the chart's, and no other.
+    const exposed = image('EXPOSE').flatMap((arg) => arg.split(/\s+/));
+    expect(exposed.sort()).toEqual(ports.map((key) => String(lookup(values, key))).sort());
     // The entrypoint is the package's start script, run from the package directory.
     const pkg = JSON.parse(read(`${dir}/package.json`)) as PackageJson;
-    expect((JSON.parse(args('ENTRYPOINT').at(-1) ?? '[]') as string[]).join(' ')).toBe(pkg.scripts?.start);
-    expect(args('WORKDIR').at(-1)).toBe(`/app/${dir}`);
+    expect((JSON.parse(image('ENTRYPOINT').at(-1) ?? '[]') as string[]).join(' ')).toBe(pkg.scripts?.start);
+    expect(image('WORKDIR').at(-1)).toBe(`/app/${dir}`);
     // The production dependencies of this package and of the workspace packages it needs, no more.
     const install = args('RUN').find((run) => run.includes('pnpm install'));
     expect(install).toContain('--frozen-lockfile');
@@ -369,8 +468,8 @@ test.each(IMAGES)(
 );
 
 /** The sources of a Dockerfile's COPY instructions from the build context (not from a stage). */
-function copiedFromContext(path: string): string[] {
-  return parseDockerfile(read(path))
+function copiedFromContext(path: string, buildArgs: BuildArgs = {}): string[] {
+  return parseDockerfile(read(path), buildArgs)
     .filter((instruction) => instruction.keyword === 'COPY')
     .map((instruction) => copyArgs(instruction.args))
     .filter(({ flags }) => !flags.has('from'))
@@ -378,21 +477,41 @@ function copiedFromContext(path: string): string[] {
     .map((source) => normalize(source).replace(/\/$/, ''));
 }
 
+/** The workspace packages of every service's dependency closure, once each, sorted. */
+const SERVICE_PACKAGES = [
+  ...new Set(SERVICES.flatMap((service) => workspaceClosure(`@tenantry/${service}`))),
+].sort();
+
 test.each(SERVICES)(
-  'services/%s/Dockerfile copies the package.json and src/ of exactly the workspace packages it imports',
+  `${SERVICE_DOCKERFILE} with SERVICE=%s copies the package.json and src/ of the service and of every workspace package it imports`,
   (service) => {
     const dir = `services/${service}`;
     const needed = workspaceClosure(`@tenantry/${service}`);
     expect(needed.length).toBeGreaterThan(0);
     expect(needed.filter((path) => !path.startsWith('packages/'))).toEqual([]);
-    const copied = copiedFromContext(`${dir}/Dockerfile`);
-    const workspaceCopies = copied.filter((path) => /^(packages|services|operators)\//.test(path));
-    expect(workspaceCopies.sort()).toEqual(
-      [...needed, dir].flatMap((path) => [`${path}/package.json`, `${path}/src`]).sort(),
+    const copied = copiedFromContext(SERVICE_DOCKERFILE, { SERVICE: service });
+    expect(copied).toEqual(
+      expect.arrayContaining([...needed, dir].flatMap((path) => [`${path}/package.json`, `${path}/src`])),
     );
+    // Of services/ and operators/, this service only.
+    expect(copied.filter((path) => /^(services|operators)\//.test(path)).sort()).toEqual([
+      `${dir}/package.json`,
+      `${dir}/src`,
+    ]);
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml']));
   },
 );
+
+test(`${SERVICE_DOCKERFILE} copies no workspace package that no service imports`, () => {
+  // One list for every service: the union of their dependency closures. A package a service stops
+  // importing leaves the list, one it starts importing joins it (the test above).
+  for (const service of SERVICES) {
+    const copied = copiedFromContext(SERVICE_DOCKERFILE, { SERVICE: service });
+    expect(copied.filter((path) => path.startsWith('packages/')).sort()).toEqual(
+      SERVICE_PACKAGES.flatMap((path) => [`${path}/package.json`, `${path}/src`]).sort(),
+    );
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------
 // skaffold.yaml
@@ -400,8 +519,7 @@ test.each(SERVICES)(
 interface SkaffoldArtifact {
   image: string;
   context?: string;
-  docker?: { dockerfile?: string; target?: string };
-  dependencies?: { paths?: string[] };
+  docker?: { dockerfile?: string; target?: string; buildArgs?: Record<string, string> };
 }
 
 interface HelmRelease {
@@ -449,27 +567,69 @@ test('skaffold.yaml: every artifact builds from an existing context, Dockerfile 
     expect(existsInRepo(context) && statSync(join(REPO_ROOT, context)).isDirectory(), context).toBe(true);
     expect(existsInRepo(dockerfile), dockerfile).toBe(true);
     if (artifact.docker?.target) expect(stageNames(dockerfile)).toContain(artifact.docker.target);
-    for (const path of artifact.dependencies?.paths ?? []) {
-      const fixed = path.replace(/\/\*\*$/, '');
-      expect(existsInRepo(join(context, fixed)), `dependency path ${path}`).toBe(true);
-    }
   }
   expect(skaffold.build.artifacts.map((artifact) => artifact.image).sort()).toEqual(
     IMAGES.map(({ chart }) => chartImage(chart)).sort(),
   );
 });
 
-test('skaffold.yaml: each artifact rebuilds when anything its Dockerfile copies changes', () => {
+/**
+ * The keys of an artifact and of its docker builder in Skaffold's schema (v4beta11), which rejects
+ * any other. The artifact has no list of files to watch: Skaffold watches what the Dockerfile copies.
+ */
+const SKAFFOLD_ARTIFACT_KEYS = [
+  'image',
+  'context',
+  'docker',
+  'sync',
+  'requires',
+  'hooks',
+  'platforms',
+  'runtimeType',
+];
+const SKAFFOLD_DOCKER_KEYS = [
+  'dockerfile',
+  'target',
+  'buildArgs',
+  'network',
+  'addHost',
+  'cacheFrom',
+  'cliFlags',
+  'pullParent',
+  'noCache',
+  'squash',
+  'secrets',
+  'ssh',
+];
+
+test("skaffold.yaml: artifacts use only keys of Skaffold's schema, and build arguments their Dockerfile declares", () => {
   for (const artifact of skaffold.build.artifacts) {
-    const watched = artifact.dependencies?.paths ?? [];
-    const covers = (path: string) =>
-      watched.some(
-        (pattern) =>
-          pattern === path || (pattern.endsWith('/**') && `${path}/`.startsWith(pattern.slice(0, -2))),
-      );
-    for (const source of copiedFromContext(artifact.docker?.dockerfile ?? 'Dockerfile')) {
-      expect(covers(source), `${artifact.image}: ${source}`).toBe(true);
+    for (const key of Object.keys(artifact)) {
+      expect(SKAFFOLD_ARTIFACT_KEYS, `${artifact.image}: ${key}`).toContain(key);
     }
+    for (const key of Object.keys(artifact.docker ?? {})) {
+      expect(SKAFFOLD_DOCKER_KEYS, `${artifact.image}: docker.${key}`).toContain(key);
+    }
+    const dockerfile = join(artifact.context ?? '.', artifact.docker?.dockerfile ?? 'Dockerfile');
+    const declared = parseDockerfile(read(dockerfile))
+      .filter((instruction) => instruction.keyword === 'ARG')
+      .map((instruction) => instruction.args.trim().split('=')[0]);
+    for (const name of Object.keys(artifact.docker?.buildArgs ?? {})) {
+      expect(declared, `${artifact.image}: build argument ${name}`).toContain(name);
+    }
+  }
+});
+
+test(`skaffold.yaml: each service is built from ${SERVICE_DOCKERFILE} with SERVICE set to it, under its chart image`, () => {
+  const services = skaffold.build.artifacts.filter(
+    (artifact) => artifact.docker?.dockerfile === SERVICE_DOCKERFILE,
+  );
+  expect(services.map((artifact) => artifact.docker?.buildArgs?.SERVICE).sort()).toEqual(
+    [...SERVICES].sort(),
+  );
+  for (const artifact of services) {
+    expect(artifact.context ?? '.', artifact.image).toBe('.');
+    expect(artifact.image).toBe(chartImage(String(artifact.docker?.buildArgs?.SERVICE)));
   }
 });
 
@@ -568,21 +728,31 @@ test('Tiltfile: the operator image build uses an existing context, Dockerfile an
   }
 });
 
-test('Tiltfile: every service is built from its Dockerfile under its chart image, syncing the packages it imports', () => {
+test(`Tiltfile: every service is built from ${SERVICE_DOCKERFILE} with SERVICE=<service> under its chart image, syncing the packages it imports`, () => {
   expect([...TILT_SERVICES.keys()].sort()).toEqual([...SERVICES].sort());
+  expect(tiltConstants.get('SERVICE_DOCKERFILE')).toBe(SERVICE_DOCKERFILE);
+  expect(stageNames(SERVICE_DOCKERFILE)).toContain('dev');
   for (const [service, packages] of TILT_SERVICES) {
     // The live-updated packages are those the service imports, so an edit to any of them restarts it.
     expect(packages, service).toEqual(workspaceClosure(`@tenantry/${service}`));
     for (const path of packages) expect(existsInRepo(`${path}/src`), path).toBe(true);
     expect(existsInRepo(`services/${service}/src`), service).toBe(true);
-    expect(stageNames(`services/${service}/Dockerfile`)).toContain('dev');
+    // The name is a valid SERVICE: the Dockerfile builds it.
+    expect(dockerfileProblems(read(SERVICE_DOCKERFILE), { SERVICE: service }), service).toEqual([]);
   }
+  // The build context holds every package the Dockerfile copies: the union of the table's lists.
+  expect(tiltCode).toContain(
+    'IMAGE_PACKAGES = sorted({package: True for packages in SERVICES.values() for package in packages})',
+  );
+  expect([...new Set([...TILT_SERVICES.values()].flat())].sort()).toEqual(SERVICE_PACKAGES);
   // service_image(name, packages) builds what the table names: check the names it derives.
   const body = tiltFunction('service_image');
   expect(body).toContain("directory = 'services/' + name");
   expect(body).toContain("'ghcr.io/tenantry/' + name,");
   expect(SERVICES.map((service) => `ghcr.io/tenantry/${service}`)).toEqual(SERVICES.map(chartImage));
-  expect(body).toContain("dockerfile=directory + '/Dockerfile',");
+  expect(body).toContain('dockerfile=SERVICE_DOCKERFILE,');
+  expect(body).toContain("build_args={'SERVICE': name},");
+  expect(body).toContain("'tsconfig.json', directory] + IMAGE_PACKAGES,");
   expect(body).toContain("sync(directory + '/src', '/app/' + directory + '/src')");
   expect(body).toContain("sync(package + '/src', '/app/' + package + '/src') for package in packages");
   expect(tiltCode).toMatch(
@@ -618,7 +788,7 @@ test('Tiltfile: every synced, watched and fall-back path exists, and syncs land 
   for (const path of literals) expect(existsInRepo(path), `path ${path}`).toBe(true);
   // What service_image derives from a service's name exists for every service.
   for (const service of SERVICES) {
-    for (const path of ['package.json', 'Dockerfile', 'src']) {
+    for (const path of ['package.json', 'src']) {
       expect(existsInRepo(`services/${service}/${path}`), `services/${service}/${path}`).toBe(true);
     }
   }
