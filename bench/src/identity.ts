@@ -282,7 +282,7 @@ async function main() {
       ],
     );
     const other = signinAtRate.summary.p50 - hashAtRate.summary.p50;
-    const markdown = `## Identity: signin vs bare hash, users/me vs raw query\n\n${table}\n\nargon2id ${COST.memoryCost} KiB, ${COST.timeCost} passes, 1 lane. Beyond the hash, a signin costs about ${f(other)} ms at p50: an ES256 signature (${f(jwtSignMs)} ms measured here), four small transactions (lock check, account read, session insert with its outbox event) and HTTP. Errors: signin ${signinMax.errors + signinAtRate.errors}, users/me ${meAtRate.errors}. ${cpus().length} cores; load generator, services, PostgreSQL and Kafka share them.\n`;
+    const markdown = `## Identity: signin vs bare hash, users/me vs raw query\n\n${table}\n\nargon2id ${COST.memoryCost} KiB, ${COST.timeCost} passes, 1 lane. Beyond the hash, a signin costs about ${f(other)} ms at p50: an ES256 signature (${f(jwtSignMs)} ms measured here), a lock check, an account read and the session transaction (refresh token, last sign-in, outbox event) and HTTP. Errors: signin ${signinMax.errors + signinAtRate.errors}, users/me ${meAtRate.errors}. ${cpus().length} cores; load generator, services, PostgreSQL and Kafka share them.\n`;
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n${markdown}`);
     writeFileSync(
       join(repoRoot, 'bench', 'results', 'identity.json'),
