@@ -31,6 +31,11 @@ export interface RequestIdentityOptions {
   keys: TenantKeys;
   /** Whether the service can serve `tenant` now (its database credentials arrived, for instance). */
   serves?(tenant: string): boolean;
+  /**
+   * Bind the tenant to the request's logger once resolved (default). Off where the caller has bound
+   * it already (the gateway, from the Host): a pino child per request is not free.
+   */
+  bindTenantToLog?: boolean;
 }
 
 export interface RequestIdentity {
@@ -48,6 +53,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 export function requestIdentity(options: RequestIdentityOptions): RequestIdentity {
   const { keys } = options;
   const serves = options.serves ?? ((tenant: string) => keys.has(tenant));
+  const bindTenantToLog = options.bindTenantToLog ?? true;
 
   function tenant(request: FastifyRequest): string {
     const value = request.headers[TENANT_HEADER];
@@ -63,7 +69,7 @@ export function requestIdentity(options: RequestIdentityOptions): RequestIdentit
     }
     // Every later line of the request's handler and of the error handler carries the tenant (Fastify's
     // own 'request completed' line goes through the reply's logger, fixed when the request arrived).
-    if (!tenantLogged.has(request)) {
+    if (bindTenantToLog && !tenantLogged.has(request)) {
       tenantLogged.add(request);
       request.log = request.log.child({ tenant: value });
     }

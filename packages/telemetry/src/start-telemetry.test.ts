@@ -96,3 +96,23 @@ test('rejects options it cannot use, naming them', () => {
     'startTelemetry: otlpEndpoint must be an http(s) URL such as "http://otel-collector:4318", got "otel-collector:4318"',
   );
 });
+
+test('without an exporter nothing is recorded, yet the caller’s trace context passes through', async () => {
+  const telemetry = startTelemetry({ serviceName: 'pass-through' });
+  onTestFinished(() => telemetry.shutdown());
+  const app = Fastify();
+  await app.register(tracing);
+  app.get('/hop', async () => {
+    const headers: Record<string, string> = {};
+    injectTraceHeaders(headers);
+    return { recording: trace.getActiveSpan()?.isRecording() ?? false, traceparent: headers.traceparent };
+  });
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const response = await app.inject({
+    method: 'GET',
+    url: '/hop',
+    headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+  });
+  await app.close();
+  expect(response.json()).toEqual({ recording: false, traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+});

@@ -67,7 +67,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     propagation.setGlobalPropagator(
       new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
     ),
-    trace.setGlobalTracerProvider(provider),
+    // Without anywhere to send spans, recording them is pure cost (a few percent of the gateway's CPU
+    // per request). The no-op tracer still carries the caller's trace context through: its spans
+    // take the incoming span context, so traceparent passes on to services and Kafka unchanged.
+    spanProcessors.length > 0 ? trace.setGlobalTracerProvider(provider) : true,
   ];
   if (installed.includes(false)) {
     unregisterGlobals();

@@ -47,7 +47,8 @@ export function setTenantHeader(headers: Record<string, unknown>, tenant: string
  */
 const tenantChecksImpl: FastifyPluginAsync<TenantChecksOptions> = async (app, options) => {
   const { routes, plans, keys, fallbackRequestsPerMinute } = options;
-  const identity = requestIdentity({ keys });
+  // The tenant is bound to the request's logger below, from the Host.
+  const identity = requestIdentity({ keys, bindTenantToLog: false });
   const unknownPlansLogged = new Set<string>();
 
   app.decorateRequest('tenantRoute', null);
