@@ -205,7 +205,7 @@ async function main() {
     return readyHost(custom, tenant, run.operator as ChildProcess);
   });
 
-  run.keys = await TenantKeys.start({ kc, namespace });
+  run.keys = await TenantKeys.start({ kc, namespace, signing: true });
   const keys = run.keys;
   await until('the tenant signing key', 30_000, async () => keys.has(tenant));
   const token = await keys.sign(

@@ -163,7 +163,7 @@ async function main() {
     };
 
     // JWT signing, the other CPU cost of a signin, in this process with a key like the tenant's.
-    const keys = await TenantKeys.start({ kc, namespace });
+    const keys = await TenantKeys.start({ kc, namespace, signing: true });
     const claims = {
       sub: '00000000-0000-4000-8000-000000000000',
       tenant,

@@ -9,6 +9,7 @@ import {
   databaseName,
   FINALIZER,
   ingressName,
+  publicKeysConfigMapName,
   topicNames,
 } from './tenant/names.ts';
 import { type OperatorHarness, startOperatorHarness } from './test-support.ts';
@@ -114,6 +115,15 @@ describe('a Tenant is provisioned', () => {
       }),
     ]);
     expect(jwks.keys[0]).not.toHaveProperty('d');
+    // The same public JWKS published for verifiers, who read no Secret.
+    const published = await h.admin.makeApiClient(CoreV1Api).readNamespacedConfigMap({
+      name: publicKeysConfigMapName(name),
+      namespace: h.namespace,
+    });
+    expect(published.data).toEqual({
+      kid: tenant?.status?.identity?.keyId,
+      'jwks.json': JSON.stringify(jwks),
+    });
     expect(
       JSON.parse(Buffer.from(keySecret.data?.['private.jwk'] ?? '', 'base64').toString('utf8')),
     ).toHaveProperty('d');

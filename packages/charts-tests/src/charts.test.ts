@@ -32,9 +32,14 @@ const SERVICE_FACTS: Record<ServiceChart, { port: number; config: string; livene
   auth: { port: 3001, config: 'services/auth/src/config.ts', livenessPath: '/livez' },
   users: { port: 3005, config: 'services/users/src/config.ts', livenessPath: '/livez' },
 };
-/** The Secrets rules the issue gives auth and users: the operator's tenant Secrets, read only. */
+/** auth's rules: the operator's tenant Secrets (database credentials, private signing keys), read only. */
 const TENANT_SECRETS_RULES: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+];
+/** users' rules: the database credentials Secrets, and the public keys ConfigMaps to verify tokens. */
+const USERS_RULES: V1PolicyRule[] = [
+  ...TENANT_SECRETS_RULES,
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
 ];
 /** The six alerts of BRIEF section 7. */
 const ALERTS = [
@@ -516,7 +521,7 @@ describe('rendered output', () => {
           ClusterRole: rulesOfKind('services/gateway/config/rbac.yaml', 'ClusterRole'),
         },
         auth: { Role: TENANT_SECRETS_RULES },
-        users: { Role: TENANT_SECRETS_RULES },
+        users: { Role: USERS_RULES },
       };
     // The services only ever read the platform's objects.
     for (const rules of Object.values(expected).flatMap(({ Role, ClusterRole }) => [Role, ClusterRole])) {

@@ -1,10 +1,15 @@
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import {
   type Logger,
-  type SecretWatch,
+  MANAGED_BY_SELECTOR,
+  publicKeysFromConfigMap,
+  type ResourceWatch,
   signingKeyFromSecret,
+  type TenantPublicKeys,
   type TenantSigningKey,
+  tenantOfPublicKeysConfigMapName,
   tenantOfSigningKeySecretName,
+  watchResources,
   watchTenantSecrets,
 } from '@tenantry/tenant-secrets';
 import {
@@ -36,7 +41,8 @@ export class InvalidTokenError extends Error {
 }
 
 interface TenantKey {
-  signingKey: TenantSigningKey;
+  /** The public keys; with the private key where this instance signs (auth). */
+  signingKey: TenantPublicKeys & { privateJwk?: TenantSigningKey['privateJwk'] };
   verifyKey: JWTVerifyGetKey;
   /**
    * Tokens this key verified, with their claims, until their expiry (at most VERIFIED_CACHE_MS): a
@@ -57,37 +63,61 @@ const VERIFIED_CACHE_ENTRIES = 10_000;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
- * Each tenant's signing key, followed from the Secrets the operator writes (one key pair per tenant,
- * never shared): a tenant created while the service runs can sign and verify at once, a deleted one
- * cannot. A token is verified only against the key of the tenant the request is for, and must name
- * that tenant in its audience, so tenant A's token is refused at tenant B twice over.
+ * Each tenant's keys (one key pair per tenant, never shared), followed from what the operator writes
+ * in the platform namespace: a tenant created while the service runs can sign and verify at once, a
+ * deleted one cannot. A token is verified only against the key of the tenant the request is for, and
+ * must name that tenant in its audience, so tenant A's token is refused at tenant B twice over.
+ *
+ * Two ways to start: `start({ signing: true })` follows the signing key Secrets (private keys; only
+ * the auth service, which issues tokens); `start()` follows the public keys ConfigMaps, so verifiers
+ * (the gateway, the other services) need no access to Secrets for keys.
  */
 export class TenantKeys {
   readonly #keys = new Map<string, TenantKey>();
-  #watch: SecretWatch | undefined;
+  #watch: ResourceWatch | undefined;
 
-  /** Keys given directly (tests, benchmarks); start() follows the operator's Secrets instead. */
+  /** Keys given directly (tests, benchmarks); start() follows the operator's objects instead. */
   static fromKeys(keys: Record<string, TenantSigningKey>): TenantKeys {
     const tenantKeys = new TenantKeys();
     for (const [tenant, key] of Object.entries(keys)) tenantKeys.#set(tenant, key);
     return tenantKeys;
   }
 
-  /** Resolves once the Secrets are listed and watched (retrying, and logging, until then). */
-  static async start(options: { kc: KubeConfig; namespace: string; logger?: Logger }): Promise<TenantKeys> {
+  /** Resolves once the keys are listed and watched (retrying, and logging, until then). */
+  static async start(options: {
+    kc: KubeConfig;
+    namespace: string;
+    logger?: Logger;
+    /** Follow the private keys too (Secrets), to sign; by default only the public keys (ConfigMaps). */
+    signing?: boolean;
+  }): Promise<TenantKeys> {
     const tenantKeys = new TenantKeys();
-    tenantKeys.#watch = await watchTenantSecrets(
-      options.kc,
-      options.namespace,
-      {
-        upsert: (secret) => tenantKeys.#upsert(secret, options.logger),
-        deleted: (secret) => {
-          const tenant = tenantOfSigningKeySecretName(secret.metadata?.name);
-          if (tenant) tenantKeys.#keys.delete(tenant);
+    const { kc, namespace, logger } = options;
+    if (options.signing) {
+      tenantKeys.#watch = await watchTenantSecrets(
+        kc,
+        namespace,
+        {
+          upsert: (secret) => tenantKeys.#upsertSecret(secret, logger),
+          deleted: (secret) => tenantKeys.#forget(tenantOfSigningKeySecretName(secret.metadata?.name)),
         },
+        logger,
+      );
+      return tenantKeys;
+    }
+    const core = kc.makeApiClient(CoreV1Api);
+    tenantKeys.#watch = await watchResources<V1ConfigMap>({
+      kc,
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      list: () => core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_BY_SELECTOR }),
+      labelSelector: MANAGED_BY_SELECTOR,
+      handlers: {
+        upsert: (configMap) => tenantKeys.#upsertConfigMap(configMap, logger),
+        deleted: (configMap) => tenantKeys.#forget(tenantOfPublicKeysConfigMapName(configMap.metadata?.name)),
       },
-      options.logger,
-    );
+      description: 'tenant public keys ConfigMap',
+      ...(logger ? { logger } : {}),
+    });
     return tenantKeys;
   }
 
@@ -96,7 +126,7 @@ export class TenantKeys {
   }
 
   /** The tenant's public keys, as served at its JWKS endpoint. */
-  jwks(tenant: string): TenantSigningKey['jwks'] | undefined {
+  jwks(tenant: string): TenantPublicKeys['jwks'] | undefined {
     return this.#keys.get(tenant)?.signingKey.jwks;
   }
 
@@ -104,7 +134,10 @@ export class TenantKeys {
   async sign(claims: AccessClaims, ttlSeconds = ACCESS_TOKEN_TTL_SECONDS): Promise<string> {
     const key = this.#keys.get(claims.tenant);
     if (!key) throw new Error(`no signing key for tenant ${claims.tenant}`);
-    key.privateKey ??= importJWK(key.signingKey.privateJwk, ALGORITHM);
+    const privateJwk = key.signingKey.privateJwk;
+    if (!privateJwk)
+      throw new Error(`tenant ${claims.tenant}: this instance follows public keys only and cannot sign`);
+    key.privateKey ??= importJWK(privateJwk, ALGORITHM);
     const { sub, ...rest } = claims;
     return new SignJWT(rest)
       .setProtectedHeader({ alg: ALGORITHM, kid: key.signingKey.keyId, typ: 'at+jwt' })
@@ -154,22 +187,39 @@ export class TenantKeys {
     await this.#watch?.stop();
   }
 
-  #upsert(secret: V1Secret, logger: Logger | undefined): void {
+  #upsertSecret(secret: V1Secret, logger: Logger | undefined): void {
     const tenant = tenantOfSigningKeySecretName(secret.metadata?.name);
-    if (!tenant) return;
+    if (tenant) this.#update(tenant, () => signingKeyFromSecret(tenant, secret), 'Secret', logger);
+  }
+
+  #upsertConfigMap(configMap: V1ConfigMap, logger: Logger | undefined): void {
+    const tenant = tenantOfPublicKeysConfigMapName(configMap.metadata?.name);
+    if (tenant) this.#update(tenant, () => publicKeysFromConfigMap(tenant, configMap), 'ConfigMap', logger);
+  }
+
+  #update(
+    tenant: string,
+    read: () => TenantKey['signingKey'],
+    kind: string,
+    logger: Logger | undefined,
+  ): void {
     try {
-      const signingKey = signingKeyFromSecret(tenant, secret);
+      const signingKey = read();
       if (this.#keys.get(tenant)?.signingKey.keyId !== signingKey.keyId) this.#set(tenant, signingKey);
     } catch (error) {
       this.#keys.delete(tenant);
       logger?.warn(
         { tenant, reason: error instanceof Error ? error.message : String(error) },
-        'ignoring an invalid tenant signing key Secret; the tenant cannot sign in until it is repaired',
+        `ignoring an invalid tenant key ${kind}; the tenant's tokens are refused until it is repaired`,
       );
     }
   }
 
-  #set(tenant: string, signingKey: TenantSigningKey): void {
+  #forget(tenant: string | undefined): void {
+    if (tenant) this.#keys.delete(tenant);
+  }
+
+  #set(tenant: string, signingKey: TenantKey['signingKey']): void {
     this.#keys.set(tenant, {
       signingKey,
       verifyKey: createLocalJWKSet(signingKey.jwks as never),

@@ -68,6 +68,7 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
       service: string,
       settings: Parameters<typeof startTenantRuntime>[0]['settings'],
       relay: boolean,
+      signing = false,
     ) => {
       const started_: TenantRuntime = await startTenantRuntime({
         service,
@@ -75,13 +76,14 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
         logger: options.logger.child({ service }),
         kc: options.kc,
         relay,
+        signing,
       });
       started.push(started_);
       return started_;
     };
 
     const authConfig = loadAuthConfig(common);
-    const authRuntime = await runtime('auth', authConfig, true);
+    const authRuntime = await runtime('auth', authConfig, true, true);
     const authUrl = await listen(
       await buildAuthService({
         runtime: authRuntime,

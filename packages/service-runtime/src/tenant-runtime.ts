@@ -28,6 +28,8 @@ export interface TenantRuntimeOptions {
   kc?: KubeConfig;
   /** Publish the outbox of every tenant database (services that append events). */
   relay?: boolean;
+  /** Follow the tenants' private signing keys to issue tokens (auth only); others only verify. */
+  signing?: boolean;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function startTenantRuntime(options: TenantRuntimeOptions): Promise
     closers.push(() => databases.close());
     registerPoolMetrics(metrics.registry, () => databases.stats());
 
-    const keys = await TenantKeys.start({ kc, namespace, logger });
+    const keys = await TenantKeys.start({ kc, namespace, logger, signing: options.signing ?? false });
     closers.push(() => keys.close());
 
     const kafka = new KafkaClient({

@@ -1,9 +1,11 @@
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import {
   credentialsFromSecret,
+  publicKeysFromConfigMap,
   signingKeyFromSecret,
   TENANT_LABEL,
+  tenantOfPublicKeysConfigMapName,
   tenantOfSecretName,
   tenantOfSigningKeySecretName,
 } from './tenant-secrets.ts';
@@ -88,5 +90,32 @@ describe('signingKeyFromSecret', () => {
     );
     const broken = keySecret({ kid: 'k1', 'private.jwk': JSON.stringify(privateJwk), 'jwks.json': '{' });
     expect(() => signingKeyFromSecret('acme', broken)).toThrow('key "jwks.json" is not JSON');
+  });
+});
+
+describe('publicKeysFromConfigMap', () => {
+  const jwk = { kty: 'EC', crv: 'P-256', kid: 'k1', x: 'x', y: 'y' };
+  const configMap = (data: Record<string, string>, tenant = 'acme'): V1ConfigMap => ({
+    metadata: { name: 'tenant-acme-jwks', labels: { [TENANT_LABEL]: tenant } },
+    data,
+  });
+
+  test('reads the public keys, never a private member even if one was written', () => {
+    expect(tenantOfPublicKeysConfigMapName('tenant-acme-jwks')).toBe('acme');
+    expect(tenantOfPublicKeysConfigMapName('tenant-acme-db')).toBeUndefined();
+    const keys = publicKeysFromConfigMap(
+      'acme',
+      configMap({ kid: 'k1', 'jwks.json': JSON.stringify({ keys: [{ ...jwk, d: 'secret' }] }) }),
+    );
+    expect(keys).toEqual({ keyId: 'k1', jwks: { keys: [jwk] } });
+  });
+
+  test("refuses another tenant's ConfigMap and a JWKS without the kid", () => {
+    expect(() =>
+      publicKeysFromConfigMap('acme', configMap({ kid: 'k1', 'jwks.json': '{"keys":[]}' }, 'other')),
+    ).toThrow('labelled tenantry.dev/tenant=other, expected acme');
+    expect(() =>
+      publicKeysFromConfigMap('acme', configMap({ kid: 'k2', 'jwks.json': JSON.stringify({ keys: [jwk] }) })),
+    ).toThrow('ConfigMap tenant-acme-jwks: key "jwks.json" is not a JWKS holding the kid');
   });
 });

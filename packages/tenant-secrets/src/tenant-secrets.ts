@@ -1,4 +1,4 @@
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 
 /**
  * The contract with the tenant operator (docs/operator.md): per tenant, Secrets in the platform
@@ -13,6 +13,7 @@ export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=tenantry-operat
 
 const APP_SECRET_NAME = /^tenant-(.+)-db$/;
 const SIGNING_KEY_SECRET_NAME = /^tenant-(.+)-signing-key$/;
+const PUBLIC_KEYS_CONFIG_MAP_NAME = /^tenant-(.+)-jwks$/;
 /** Tenant names are DNS labels of 3-40 characters (BRIEF section 4). */
 const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{1,38})[a-z0-9]$/;
 
@@ -35,6 +36,11 @@ export interface TenantCredentials {
  */
 export function tenantOfSecretName(name: string | undefined): string | undefined {
   return tenantMatching(APP_SECRET_NAME, name);
+}
+
+/** The tenant whose public keys a ConfigMap of that name publishes, or undefined for any other. */
+export function tenantOfPublicKeysConfigMapName(name: string | undefined): string | undefined {
+  return tenantMatching(PUBLIC_KEYS_CONFIG_MAP_NAME, name);
 }
 
 /** The tenant whose signing key a Secret of that name holds, or undefined for any other Secret. */
@@ -110,12 +116,7 @@ export function signingKeyFromSecret(tenant: string, secret: V1Secret): TenantSi
   if (!isJwk(privateJwk) || privateJwk.kid !== keyId) {
     throw new Error(`Secret ${name}: key "private.jwk" is not a JWK with the Secret's kid`);
   }
-  const jwks = parseJson(name, 'jwks.json', value('jwks.json')) as { keys?: unknown } | null;
-  const keys = Array.isArray(jwks?.keys) ? jwks.keys : [];
-  if (keys.length === 0 || !keys.every(isJwk) || !keys.some((key) => key.kid === keyId)) {
-    throw new Error(`Secret ${name}: key "jwks.json" is not a JWKS holding the Secret's kid`);
-  }
-  return { keyId, privateJwk, jwks: { keys } };
+  return { keyId, privateJwk, jwks: parseJwks(`Secret ${name}`, value('jwks.json'), keyId) };
 }
 
 /** The Secret's name and a reader of its keys, once the Secret is proven to be `tenant`'s. */
@@ -133,4 +134,43 @@ function secretReader(tenant: string, secret: V1Secret): { name: string; value(k
       return Buffer.from(encoded, 'base64').toString('utf8');
     },
   };
+}
+
+/**
+ * A tenant's public keys as the operator publishes them for verifiers, in the ConfigMap
+ * `tenant-<name>-jwks` (keys `kid` and `jwks.json`): the same JWKS as in the signing key Secret.
+ */
+export function publicKeysFromConfigMap(tenant: string, configMap: V1ConfigMap): TenantPublicKeys {
+  const name = configMap.metadata?.name ?? '(unnamed)';
+  const label = configMap.metadata?.labels?.[TENANT_LABEL];
+  if (label !== tenant) {
+    throw new Error(`ConfigMap ${name} is labelled ${TENANT_LABEL}=${label ?? '(none)'}, expected ${tenant}`);
+  }
+  const value = (key: string): string => {
+    const text = configMap.data?.[key];
+    if (!text) throw new Error(`ConfigMap ${name} has no key "${key}"`);
+    return text;
+  };
+  const keyId = value('kid');
+  return { keyId, jwks: parseJwks(`ConfigMap ${name}`, value('jwks.json'), keyId) };
+}
+
+export interface TenantPublicKeys {
+  keyId: string;
+  jwks: { keys: JsonWebKeyWithId[] };
+}
+
+function parseJwks(where: string, text: string, keyId: string): { keys: JsonWebKeyWithId[] } {
+  let jwks: { keys?: unknown } | null;
+  try {
+    jwks = JSON.parse(text) as { keys?: unknown } | null;
+  } catch {
+    throw new Error(`${where}: key "jwks.json" is not JSON`);
+  }
+  const keys = Array.isArray(jwks?.keys) ? jwks.keys : [];
+  if (keys.length === 0 || !keys.every(isJwk) || !keys.some((key) => key.kid === keyId)) {
+    throw new Error(`${where}: key "jwks.json" is not a JWKS holding the kid`);
+  }
+  // Verifiers get public members only, whatever was written: a private "d" never leaves here.
+  return { keys: keys.map(({ d: _d, ...publicMembers }) => publicMembers as JsonWebKeyWithId) };
 }

@@ -23,7 +23,13 @@ async function main(): Promise<void> {
     serviceName: SERVICE_NAME,
     ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   });
-  const runtime = await startTenantRuntime({ service: SERVICE_NAME, settings: config, logger, relay: true });
+  const runtime = await startTenantRuntime({
+    service: SERVICE_NAME,
+    settings: config,
+    logger,
+    relay: true,
+    signing: true,
+  });
   const app = await buildAuthService({
     runtime,
     config,

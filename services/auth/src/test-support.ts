@@ -55,6 +55,7 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
     logger,
     kc: operator.admin,
     relay: true,
+    signing: true,
   });
   const app = await buildAuthService({ runtime, config, logger });
 

@@ -10,7 +10,7 @@ import {
   type OutboxRelay,
   serializeEvent,
 } from '@tenantry/events';
-import { type Role, TENANT_HEADER } from '@tenantry/identity';
+import { type Role, TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
@@ -42,6 +42,7 @@ const EVENTUALLY = { timeout: 60_000, interval: 200 };
 
 let h: OperatorHarness;
 let runtime: TenantRuntime;
+let signer: TenantKeys;
 let app: ServiceInstance;
 let relay: OutboxRelay;
 let tenantA: string;
@@ -69,8 +70,12 @@ beforeAll(async () => {
   });
   const logger = createLogger({ service: 'users', level: config.LOG_LEVEL });
   runtime = await startTenantRuntime({ service: 'users', settings: config, logger, kc: h.admin });
+  // Tokens are issued as the auth service issues them, with the tenants' private keys; the users
+  // runtime itself follows only the public keys.
+  signer = await TenantKeys.start({ kc: h.admin, namespace: h.namespace, signing: true });
   await waitFor(
-    async () => [tenantA, tenantB].every((t) => runtime.databases.has(t) && runtime.keys.has(t)),
+    async () =>
+      [tenantA, tenantB].every((t) => runtime.databases.has(t) && runtime.keys.has(t) && signer.has(t)),
     'the runtime to follow both tenants',
   );
 
@@ -98,6 +103,7 @@ afterAll(async () => {
   await relay?.stop();
   await app?.close();
   await runtime?.close();
+  await signer?.close();
   if (groupId) {
     const admin = kafka().admin();
     await admin.connect();
@@ -130,7 +136,7 @@ interface Caller {
 
 async function caller(tenant: string, role: Role = 'member', userId: string = randomUUID()): Promise<Caller> {
   const email = `${userId.slice(0, 8)}@${tenant}.test`;
-  const token = await runtime.keys.sign({
+  const token = await signer.sign({
     sub: userId,
     tenant,
     role,

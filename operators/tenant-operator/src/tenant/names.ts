@@ -43,10 +43,19 @@ export function ownerSecretName(tenant: string): string {
   return `tenant-${tenant}-db-owner`;
 }
 
-/** The tenant's token signing key pair (private JWK and public JWKS); auth signs, the gateway verifies. */
+/** The tenant's token signing key pair (private JWK and public JWKS); only auth reads it, to sign. */
 export function signingKeySecretName(tenant: string): string {
   assertTenantName(tenant);
   return `tenant-${tenant}-signing-key`;
+}
+
+/**
+ * The tenant's public keys (JWKS) in a ConfigMap: what verifiers (the gateway, services) read, so they
+ * need no access to Secrets for it.
+ */
+export function publicKeysConfigMapName(tenant: string): string {
+  assertTenantName(tenant);
+  return `tenant-${tenant}-jwks`;
 }
 
 export const TOPIC_PREFIX = 'tenantry';

@@ -21,7 +21,7 @@ import { appSecretName, databaseName, FINALIZER, ingressName, topicNames } from 
 import { buildIngress, resolveHostClaims, routedHosts } from './routes.ts';
 import { deleteCredentials, ensureCredentials } from './secrets.ts';
 import { writeTenantSettings } from './settings.ts';
-import { deleteSigningKey, ensureSigningKey } from './signing-key.ts';
+import { deleteSigningKey, ensureSigningKey, publicKeysConfigMap } from './signing-key.ts';
 import { deleteTopics, reconcileTopics, topicPolicy } from './topics.ts';
 import {
   type Condition,
@@ -317,6 +317,15 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
             true,
           );
         });
+        await deps
+          .apply(publicKeysConfigMap(name, namespace, key) as KubernetesObject)
+          .catch((error: unknown) => {
+            throw new StepFailure(
+              'SecretError',
+              `while publishing the public keys ConfigMap: ${kubeMessage(error)}`,
+              true,
+            );
+          });
         status.identity = { signingKeySecret: key.secretName, keyId: key.keyId };
         await ensureTenantDatabase(
           deps.postgres,

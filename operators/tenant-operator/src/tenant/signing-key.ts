@@ -1,7 +1,13 @@
 import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { isNotFound } from '../kube-errors.ts';
-import { signingKeySecretName } from './names.ts';
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  publicKeysConfigMapName,
+  signingKeySecretName,
+  TENANT_LABEL,
+} from './names.ts';
 import { tenantSecret } from './secrets.ts';
 import type { Tenant } from './types.ts';
 
@@ -16,6 +22,8 @@ export const SIGNING_ALGORITHM = 'ES256';
 export interface SigningKey {
   secretName: string;
   keyId: string;
+  /** The public JWKS, serialized: published for verifiers by publicKeysConfigMap. */
+  jwks: string;
 }
 
 /** RFC 7638 thumbprint of an EC public key: SHA-256 over the required members in lexical order. */
@@ -45,18 +53,16 @@ export async function ensureSigningKey(
   try {
     const existing = await core.readNamespacedSecret({ name, namespace });
     const keyId = Buffer.from(existing.data?.kid ?? '', 'base64').toString('utf8');
-    if (keyId) return { secretName: name, keyId };
+    const jwks = Buffer.from(existing.data?.['jwks.json'] ?? '', 'base64').toString('utf8');
+    if (keyId && jwks) return { secretName: name, keyId, jwks };
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
   const { privateJwk, publicJwk, keyId } = generateSigningKey();
+  const jwks = JSON.stringify({ keys: [publicJwk] });
   const body: V1Secret = {
     ...tenantSecret(tenant.metadata.name, name, namespace),
-    stringData: {
-      kid: keyId,
-      'private.jwk': JSON.stringify(privateJwk),
-      'jwks.json': JSON.stringify({ keys: [publicJwk] }),
-    },
+    stringData: { kid: keyId, 'private.jwk': JSON.stringify(privateJwk), 'jwks.json': jwks },
   };
   try {
     await core.createNamespacedSecret({ namespace, body });
@@ -65,10 +71,29 @@ export async function ensureSigningKey(
     if ((error as { code?: number }).code === 409) return ensureSigningKey(core, tenant, namespace);
     throw error;
   }
-  return { secretName: name, keyId };
+  return { secretName: name, keyId, jwks };
+}
+
+/** The ConfigMap publishing the tenant's public keys, applied (server-side) every reconcile. */
+export function publicKeysConfigMap(tenant: string, namespace: string, key: SigningKey): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: publicKeysConfigMapName(tenant),
+      namespace,
+      labels: { [TENANT_LABEL]: tenant, [MANAGED_BY_LABEL]: MANAGED_BY },
+    },
+    data: { kid: key.keyId, 'jwks.json': key.jwks },
+  };
 }
 
 export async function deleteSigningKey(core: CoreV1Api, tenant: string, namespace: string): Promise<void> {
+  try {
+    await core.deleteNamespacedConfigMap({ name: publicKeysConfigMapName(tenant), namespace });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
   try {
     await core.deleteNamespacedSecret({ name: signingKeySecretName(tenant), namespace });
   } catch (error) {
