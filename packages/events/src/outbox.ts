@@ -6,10 +6,11 @@ import { captureTraceHeaders } from './trace-context.ts';
 /**
  * Appends `event` to the outbox of the tenant database `tx` belongs to, inside the caller's
  * transaction: the event exists if and only if the state change it describes commits, and the relay
- * publishes it after that. With drizzle, open the transaction with postgres.js and wrap it:
+ * publishes it after that. The state change goes through the same postgres.js transaction (drizzle
+ * cannot wrap a postgres.js TransactionSql: it has no `options`):
  *
  *   await sql.begin(async (tx) => {
- *     await drizzle({ client: tx }).insert(users).values(user);
+ *     const [user] = await tx`insert into auth_users (email, password_hash) values (${email}, ${hash}) returning id`;
  *     await appendToOutbox(tx, createEvent({ type: 'user.signed_up', tenant, aggregateId: user.id, payload }));
  *   });
  *
