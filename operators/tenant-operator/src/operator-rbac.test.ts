@@ -59,6 +59,16 @@ async function scenario(h: OperatorHarness, name: string): Promise<string | unde
   try {
     await h.createTenant(name, { database: { reclaimPolicy: 'Delete' } });
     await until('Ready', () => ready());
+    // Drift: a credentials Secret edited out of band is repaired. The operator writes a Secret only
+    // when it drifted, so this step is what needs `update secrets`.
+    const core = h.admin.makeApiClient(CoreV1Api);
+    const secret = { name: `tenant-${name}-db`, namespace: h.namespace };
+    const tampered = Buffer.from('tampered.invalid').toString('base64');
+    await core.patchNamespacedSecret({ ...secret, body: { data: { host: tampered } } }, mergePatch);
+    await until(
+      'Secret repaired',
+      async () => (await core.readNamespacedSecret(secret)).data?.host !== tampered,
+    );
     await h.patchTenantSpec(name, { suspended: true });
     await until('Suspended', () => ready('Suspended'));
     await h.patchTenantSpec(name, { suspended: false });

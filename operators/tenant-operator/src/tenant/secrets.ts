@@ -59,25 +59,49 @@ function secretBody(
   };
 }
 
-async function readPassword(core: CoreV1Api, name: string, namespace: string): Promise<string | undefined> {
+async function readSecret(core: CoreV1Api, name: string, namespace: string): Promise<V1Secret | undefined> {
   try {
-    const secret = await core.readNamespacedSecret({ name, namespace });
-    const encoded = secret.data?.password;
-    return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
+    return await core.readNamespacedSecret({ name, namespace });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
-async function ensureSecret(core: CoreV1Api, body: V1Secret, namespace: string): Promise<void> {
+function decoded(secret: V1Secret, key: string): string | undefined {
+  const encoded = secret.data?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+}
+
+/** Whether `existing` already holds exactly `desired`'s data and labels: then nothing is written. */
+function upToDate(existing: V1Secret, desired: V1Secret): boolean {
+  const want = desired.stringData ?? {};
+  const have = Object.keys(existing.data ?? {});
+  const labels = desired.metadata?.labels ?? {};
+  return (
+    have.length === Object.keys(want).length &&
+    Object.entries(want).every(([key, value]) => decoded(existing, key) === value) &&
+    Object.entries(labels).every(([key, value]) => existing.metadata?.labels?.[key] === value)
+  );
+}
+
+/**
+ * Creates the Secret, or replaces it when it drifted from `body` (edited or emptied out of band);
+ * an up-to-date Secret is only read. Invariant: after this, the Secret holds exactly `body`'s data.
+ */
+async function ensureSecret(
+  core: CoreV1Api,
+  body: V1Secret,
+  namespace: string,
+  existing: V1Secret | undefined,
+): Promise<void> {
   const name = body.metadata?.name ?? '';
-  try {
-    await core.replaceNamespacedSecret({ name, namespace, body });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+  if (existing === undefined) {
     await core.createNamespacedSecret({ namespace, body });
+    return;
   }
+  if (upToDate(existing, body)) return;
+  await core.replaceNamespacedSecret({ name, namespace, body });
 }
 
 export async function ensureCredentials(
@@ -93,11 +117,13 @@ export async function ensureCredentials(
   ];
   const credentials = {} as TenantCredentials;
   for (const role of roles) {
-    const password = (await readPassword(core, role.secret, namespace)) ?? generatePassword();
+    const existing = await readSecret(core, role.secret, namespace);
+    const password = (existing && decoded(existing, 'password')) || generatePassword();
     await ensureSecret(
       core,
       secretBody(tenant, role.secret, namespace, role.username, password, endpoint),
       namespace,
+      existing,
     );
     credentials[role.key] = { username: role.username, password };
   }
