@@ -109,6 +109,19 @@ describe('event consumer', () => {
     expect(await processed(t, event)).toEqual([{ consumer: 'test-service', failure: null }]);
   });
 
+  test('events of types it does not handle are passed over without a record', async () => {
+    const t = await tenantForTest();
+    const ignored = eventFor(t, 'test.other_business');
+    const handled = eventFor(t, 'test.handled');
+    await publish(t.topic, 'agg-1', serializeEvent(ignored), serializeEvent(handled));
+
+    await startConsumer([t.tenant], () => t.sql, { types: ['test.handled'] });
+
+    await expect.poll(() => effects(t, handled), POLL).toBe(1);
+    expect(await effects(t, ignored)).toBe(0);
+    expect(await processed(t, ignored)).toEqual([]);
+  });
+
   test('picks up the topic of a tenant created after it started', async () => {
     const early = await tenantForTest();
     const lateName = uniqueName('ev');

@@ -40,6 +40,11 @@ export interface EventConsumerOptions {
   handle: (event: EventEnvelope, tx: TransactionSql) => Promise<void>;
   /** Which tenant events topics to consume; every one by default. */
   topicPattern?: RegExp;
+  /**
+   * The event types `handle` acts on; others are passed over without a transaction or a
+   * `processed_events` row (a topic carries every event of its tenant). Every type by default.
+   */
+  types?: readonly string[];
   topicCheckIntervalMs?: number;
   /** Handler attempts before an event is skipped as poison. */
   maxAttempts?: number;
@@ -78,6 +83,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const given = options.topicPattern ?? TENANT_TOPICS;
   const topicPattern = new RegExp(given.source, given.flags.replace(/[gy]/g, ''));
   const topicCheckIntervalMs = options.topicCheckIntervalMs ?? DEFAULT_TOPIC_CHECK_INTERVAL_MS;
+  const types = options.types ? new Set(options.types) : undefined;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const retryBackoffMs = options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS;
   const concurrency = options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY;
@@ -170,6 +176,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       );
       return;
     }
+    if (types && !types.has(event.type)) return;
     await processWithRetries(event, contextFromHeaders(message.headers), heartbeat, signal);
   }
 

@@ -49,6 +49,9 @@ function signupDisplayName(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** The event types the users service acts on; the consumer passes over the others. */
+export const PROFILE_EVENT_TYPES = ['user.signed_up', 'user.role_changed'] as const;
+
 /** The consumer's handler: runs in the transaction that records the event as processed. */
 export function handleProfileEvent(logger: Logger) {
   return async (event: EventEnvelope, tx: TransactionSql): Promise<void> => {

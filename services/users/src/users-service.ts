@@ -3,7 +3,7 @@ import type { Logger } from '@tenantry/logger';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
 import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import type { UsersConfig } from './config.ts';
-import { handleProfileEvent, keepConsumerRunning } from './profile-events.ts';
+import { handleProfileEvent, keepConsumerRunning, PROFILE_EVENT_TYPES } from './profile-events.ts';
 import { usersRoutes } from './routes.ts';
 
 export const SERVICE_NAME = 'users';
@@ -34,6 +34,7 @@ export async function buildUsersService(options: UsersServiceOptions): Promise<S
     kafka: runtime.kafka,
     groupId: events.groupId ?? CONSUMER_GROUP,
     consumerName: CONSUMER_GROUP,
+    types: PROFILE_EVENT_TYPES,
     tenantSql: (tenant) => runtime.databases.sql(tenant),
     handle: handleProfileEvent(logger),
     topicPattern: events.topicPattern ?? TENANT_TOPICS,
