@@ -160,12 +160,14 @@ describe('buildIngress', () => {
     ]);
   });
 
-  test('routes every host, in order, with path / to the gateway Service', () => {
+  test('routes every host, in order, with /api and /docs (not /health or /metrics) to the gateway Service', () => {
     const ingress = buildIngress(acme, hosts, config, { suspended: false });
     const backend = { service: { name: 'tenantry-gateway', port: { number: 4000 } } };
-    expect(ingress.spec?.rules).toEqual(
-      hosts.map((host) => ({ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } })),
-    );
+    const paths = [
+      { path: '/api', pathType: 'Prefix', backend },
+      { path: '/docs', pathType: 'Prefix', backend },
+    ];
+    expect(ingress.spec?.rules).toEqual(hosts.map((host) => ({ host, http: { paths } })));
   });
 
   test('sets the ingress class and TLS only when configured', () => {

@@ -17,6 +17,11 @@ export interface RouteConfig {
 /** Read by the gateway, which answers 503 for a suspended tenant's hosts. */
 export const SUSPENDED_ANNOTATION = 'tenantry.dev/suspended';
 export const PLAN_ANNOTATION = 'tenantry.dev/plan';
+/**
+ * What a tenant's hosts expose: the API and its documentation. The gateway's own `/health` and
+ * `/metrics` stay inside the cluster (kubelet probes, Prometheus), out of reach from the internet.
+ */
+export const PUBLIC_PATHS = ['/api', '/docs'];
 
 /**
  * Milliseconds since the epoch; a tenant without a timestamp sorts last. The client types it as a
@@ -98,6 +103,7 @@ export function buildIngress(
   const backend: V1IngressBackend = {
     service: { name: config.gateway.serviceName, port: { number: config.gateway.port } },
   };
+  const paths = PUBLIC_PATHS.map((path) => ({ path, pathType: 'Prefix', backend }));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -119,7 +125,7 @@ export function buildIngress(
     },
     spec: {
       ...(config.ingressClassName ? { ingressClassName: config.ingressClassName } : {}),
-      rules: hosts.map((host) => ({ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } })),
+      rules: hosts.map((host) => ({ host, http: { paths } })),
       ...(config.tlsSecretName ? { tls: [{ hosts, secretName: config.tlsSecretName }] } : {}),
     },
   };
