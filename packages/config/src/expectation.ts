@@ -21,7 +21,14 @@ function describeRange(minimum: number | undefined, maximum: number | undefined)
   return '';
 }
 
-function describeString(schema: { format?: string; pattern?: string; minLength?: number }): string {
+function describeString(schema: {
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  expectation?: string;
+}): string {
+  // A schema may say it in words where its pattern would be cryptic: { pattern, expectation: 'an http(s) URL or empty' }.
+  if (schema.expectation !== undefined) return schema.expectation;
   if (schema.format === 'url') return 'a URL';
   if (schema.format !== undefined) return `a ${schema.format}`;
   if (schema.pattern !== undefined) return `a string matching /${schema.pattern}/`;

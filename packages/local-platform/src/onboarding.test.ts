@@ -131,6 +131,12 @@ describe('onboarding a tenant', () => {
     const acme = await onboard('acme');
     const globex = await onboard('globex');
 
+    // The platform's aggregate health: what exists is healthy, what is not built yet is not deployed.
+    expect(await call('localhost', 'GET', '/api/health')).toMatchObject({
+      status: 200,
+      body: { gateway: 'healthy', services: { auth: 'healthy', users: 'healthy', chat: 'not_deployed' } },
+    });
+
     // A user of acme, on acme's host.
     const ada = await signupAndSignin(acme.host, 'ada@acme.test');
     const me = await call(acme.host, 'GET', '/api/auth/me', { token: ada.accessToken });

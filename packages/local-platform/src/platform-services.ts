@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { buildAuthService, loadAuthConfig } from '@tenantry/auth';
-import { buildGateway, loadGatewayConfig, upstreamsOf } from '@tenantry/gateway';
+import { buildGateway, loadGatewayConfig, NOT_DEPLOYED, upstreamsOf } from '@tenantry/gateway';
 import type { Logger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
@@ -10,8 +10,7 @@ import { buildUsersService, loadUsersConfig } from '@tenantry/users';
  * The platform's services in this process, as their pods run them in a cluster: each follows the
  * operator's Secrets (and the gateway its Ingresses and Plans) through the API server, with its own
  * runtime, pools and Kafka clients, listening on its own port. The gateway routes to them; services
- * that do not exist yet (chat, billing, ...) point at their ports on `host`, where nothing listens,
- * so the gateway answers 503 naming them.
+ * that do not exist yet (chat, billing, ...) are not deployed: the gateway answers 503 naming them.
  */
 export interface PlatformServicesOptions {
   kc: KubeConfig;
@@ -30,15 +29,8 @@ export interface PlatformServices {
   stop(): Promise<void>;
 }
 
-const PORTS = {
-  gateway: 4000,
-  auth: 3001,
-  chat: 3002,
-  billing: 3003,
-  notifications: 3004,
-  users: 3005,
-  analytics: 3007,
-};
+/** The BRIEF's ports of the services that exist. */
+const PORTS = { gateway: 4000, auth: 3001, users: 3005 };
 
 export async function startPlatformServices(options: PlatformServicesOptions): Promise<PlatformServices> {
   const host = options.host ?? '127.0.0.1';
@@ -107,15 +99,16 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
       'users',
     );
 
-    const at = (port: number) => `http://${host}:${port}`;
+    // Services not built yet are not deployed: the gateway answers 503 naming them, and /api/health
+    // reports them as not_deployed instead of down.
     const gatewayConfig = loadGatewayConfig({
       ...common,
       AUTH_URL: authUrl,
       USERS_URL: usersUrl,
-      CHAT_URL: at(PORTS.chat),
-      BILLING_URL: at(PORTS.billing),
-      NOTIFICATIONS_URL: at(PORTS.notifications),
-      ANALYTICS_URL: at(PORTS.analytics),
+      CHAT_URL: NOT_DEPLOYED,
+      BILLING_URL: NOT_DEPLOYED,
+      NOTIFICATIONS_URL: NOT_DEPLOYED,
+      ANALYTICS_URL: NOT_DEPLOYED,
     });
     const gateway = await buildGateway({
       kc: options.kc,

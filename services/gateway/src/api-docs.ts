@@ -16,7 +16,11 @@ export interface ApiDocsOptions {
 /** Where every service serves the document built from its route schemas (service-kit). */
 const SERVICE_OPENAPI_PATH = '/openapi.json';
 
-async function serviceDocument(baseUrl: string, timeoutMs: number): Promise<OpenApiDocument | undefined> {
+async function serviceDocument(
+  baseUrl: string | null,
+  timeoutMs: number,
+): Promise<OpenApiDocument | undefined> {
+  if (baseUrl === null) return undefined; // not deployed: listed as missing
   try {
     const response = await fetch(new URL(SERVICE_OPENAPI_PATH, baseUrl), {
       signal: AbortSignal.timeout(timeoutMs),

@@ -23,6 +23,8 @@ describe('loadGatewayConfig', () => {
       CORS_ORIGINS: 'https://app.acme.test',
     });
     expect(upstreamsOf(config).chat).toBe('http://tenantry-chat:3002');
+    // "none": the service is not deployed.
+    expect(upstreamsOf(loadGatewayConfig({ BILLING_URL: 'none' })).billing).toBeNull();
     expect(config.TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '192.168.1.4']);
 
     expect(() => loadGatewayConfig({ AUTH_URL: 'auth', PORT: '0' })).toThrow(ConfigError);
@@ -31,7 +33,7 @@ describe('loadGatewayConfig', () => {
     } catch (error) {
       expect((error as ConfigError).issues).toEqual([
         'PORT must be an integer from 1 to 65535, got "0"',
-        'AUTH_URL must be a URL, got "auth"',
+        'AUTH_URL must be an http(s) URL, or "none" when the service is not deployed, got "auth"',
       ]);
     }
   });

@@ -8,6 +8,21 @@ import {
 import { DEFAULT_UPSTREAMS, type Upstreams } from './upstreams.ts';
 
 /** The gateway's configuration: the only reader of the environment in this program. */
+/** The value of a service URL variable for a service that is not deployed. */
+export const NOT_DEPLOYED = 'none';
+
+/**
+ * A service's http(s) base URL, or `none` when the service is not deployed (an empty variable means
+ * unset, hence the default, as for every variable).
+ */
+function upstream(defaultUrl: string) {
+  return Type.String({
+    default: defaultUrl,
+    pattern: `^${NOT_DEPLOYED}$|^https?://[^\\s]+$`,
+    expectation: `an http(s) URL, or "${NOT_DEPLOYED}" when the service is not deployed`,
+  });
+}
+
 const schema = Type.Object({
   PORT: port(4000),
   LOG_LEVEL: logLevel(),
@@ -17,12 +32,12 @@ const schema = Type.Object({
   KUBECONFIG: Type.Optional(Type.String({ minLength: 1 })),
   /** OTLP/HTTP collector, e.g. http://otel-collector:4318; traces are not exported when unset. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url()),
-  AUTH_URL: url({ default: DEFAULT_UPSTREAMS.auth }),
-  USERS_URL: url({ default: DEFAULT_UPSTREAMS.users }),
-  CHAT_URL: url({ default: DEFAULT_UPSTREAMS.chat }),
-  BILLING_URL: url({ default: DEFAULT_UPSTREAMS.billing }),
-  NOTIFICATIONS_URL: url({ default: DEFAULT_UPSTREAMS.notifications }),
-  ANALYTICS_URL: url({ default: DEFAULT_UPSTREAMS.analytics }),
+  AUTH_URL: upstream(DEFAULT_UPSTREAMS.auth),
+  USERS_URL: upstream(DEFAULT_UPSTREAMS.users),
+  CHAT_URL: upstream(DEFAULT_UPSTREAMS.chat),
+  BILLING_URL: upstream(DEFAULT_UPSTREAMS.billing),
+  NOTIFICATIONS_URL: upstream(DEFAULT_UPSTREAMS.notifications),
+  ANALYTICS_URL: upstream(DEFAULT_UPSTREAMS.analytics),
   /** Browser origins allowed to call the API (`https://app.acme.test,...`); none by default. */
   CORS_ORIGINS: commaList([]),
   /**
@@ -50,12 +65,13 @@ export function loadGatewayConfig(env?: Env): GatewayConfig {
 }
 
 export function upstreamsOf(config: GatewayConfig): Upstreams {
+  const deployed = (url: string) => (url === NOT_DEPLOYED ? null : url);
   return {
-    auth: config.AUTH_URL,
-    users: config.USERS_URL,
-    chat: config.CHAT_URL,
-    billing: config.BILLING_URL,
-    notifications: config.NOTIFICATIONS_URL,
-    analytics: config.ANALYTICS_URL,
+    auth: deployed(config.AUTH_URL),
+    users: deployed(config.USERS_URL),
+    chat: deployed(config.CHAT_URL),
+    billing: deployed(config.BILLING_URL),
+    notifications: deployed(config.NOTIFICATIONS_URL),
+    analytics: deployed(config.ANALYTICS_URL),
   };
 }

@@ -206,6 +206,32 @@ describe('aggregate health', () => {
     });
   });
 
+  test('a service not deployed: 503 naming it, and /api/health reports it without counting it down', async () => {
+    const gateway = await buildGateway({
+      kc: h.kc,
+      namespace: h.operator.namespace,
+      upstreams: { ...h.fakes.upstreams, analytics: null },
+      logger: createLogger({ service: 'gateway', level: 'silent' }),
+    });
+    try {
+      const url = await gateway.listen({ port: 0, host: '127.0.0.1' });
+      const call = await send(url, h.host(tenant), '/api/analytics/users/growth', {
+        headers: await bearer(),
+      });
+      expect(call.status).toBe(503);
+      expect(call.json()).toMatchObject({
+        error: { code: 'UPSTREAM_UNAVAILABLE', message: 'the analytics service is not deployed' },
+      });
+      const unauthenticated = await send(url, h.host(tenant), '/api/analytics/users/growth');
+      expect(unauthenticated.status).toBe(401);
+      const health = await send(url, 'localhost', '/api/health');
+      expect(health.status).toBe(200);
+      expect(health.json()).toMatchObject({ services: { auth: 'healthy', analytics: 'not_deployed' } });
+    } finally {
+      await gateway.close();
+    }
+  });
+
   test('GET /api/health is 503 naming each service unreachable or unhealthy', async () => {
     h.fakes.services.notifications.healthy = false;
     try {

@@ -11,7 +11,7 @@ describe('buildGateway', () => {
     await expect(
       buildGateway({ ...base, upstreams: { ...DEFAULT_UPSTREAMS, chat: 'chat:3002' } }),
     ).rejects.toThrow(
-      'buildGateway: upstreams.chat must be an http(s) URL such as "http://chat:3002", got "chat:3002"',
+      'buildGateway: upstreams.chat must be an http(s) URL such as "http://chat:3002" or null (not deployed), got "chat:3002"',
     );
     await expect(buildGateway({ ...base, upstreamTimeoutMs: 0 })).rejects.toThrow(
       'buildGateway: upstreamTimeoutMs must be a positive integer, got 0',

@@ -38,9 +38,10 @@ export const DEFAULT_FALLBACK_REQUESTS_PER_MINUTE = 100;
 function validate(options: GatewayOptions): void {
   for (const service of SERVICE_NAMES) {
     const upstream = options.upstreams[service];
+    if (upstream === null) continue; // not deployed
     if (!URL.canParse(upstream) || !/^https?:$/.test(new URL(upstream).protocol)) {
       throw new TypeError(
-        `buildGateway: upstreams.${service} must be an http(s) URL such as "${DEFAULT_UPSTREAMS[service]}", got "${upstream}"`,
+        `buildGateway: upstreams.${service} must be an http(s) URL such as "${DEFAULT_UPSTREAMS[service]}" or null (not deployed), got "${upstream}"`,
       );
     }
   }

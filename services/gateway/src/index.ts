@@ -1,4 +1,4 @@
-export { type GatewayConfig, loadGatewayConfig, upstreamsOf } from './config.ts';
+export { type GatewayConfig, loadGatewayConfig, NOT_DEPLOYED, upstreamsOf } from './config.ts';
 export { GATEWAY_ERROR_CODES } from './error-codes.ts';
 export {
   buildGateway,

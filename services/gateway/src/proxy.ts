@@ -59,8 +59,21 @@ export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, options
 
   for (const service of SERVICE_NAMES) {
     const prefix = servicePrefix(service);
+    const upstream = options.upstreams[service];
+    if (upstream === null) {
+      const notDeployed = async () => {
+        throw new HttpError(
+          503,
+          GATEWAY_ERROR_CODES.UPSTREAM_UNAVAILABLE,
+          `the ${service} service is not deployed`,
+        );
+      };
+      app.all(prefix, notDeployed);
+      app.all(`${prefix}/*`, notDeployed);
+      continue;
+    }
     await app.register(httpProxy, {
-      upstream: options.upstreams[service],
+      upstream,
       prefix,
       rewritePrefix: prefix,
       websocket: true,

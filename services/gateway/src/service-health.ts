@@ -2,8 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SERVICE_NAMES, type ServiceName, type Upstreams } from './upstreams.ts';
 
-/** healthy: `/health` answered 2xx; unhealthy: it answered otherwise; unreachable: no answer in time. */
-export type ServiceState = 'healthy' | 'unhealthy' | 'unreachable';
+/**
+ * healthy: `/health` answered 2xx; unhealthy: it answered otherwise; unreachable: no answer in time;
+ * not_deployed: the gateway is configured without it (not counted as down).
+ */
+export type ServiceState = 'healthy' | 'unhealthy' | 'unreachable' | 'not_deployed';
 
 export interface ServiceHealthOptions {
   upstreams: Upstreams;
@@ -14,13 +17,15 @@ const ServiceStateSchema = Type.Union([
   Type.Literal('healthy'),
   Type.Literal('unhealthy'),
   Type.Literal('unreachable'),
+  Type.Literal('not_deployed'),
 ]);
 const PlatformHealth = Type.Object({
   gateway: Type.Literal('healthy'),
   services: Type.Record(Type.String(), ServiceStateSchema),
 });
 
-async function serviceState(baseUrl: string, timeoutMs: number): Promise<ServiceState> {
+async function serviceState(baseUrl: string | null, timeoutMs: number): Promise<ServiceState> {
+  if (baseUrl === null) return 'not_deployed';
   let response: Response;
   try {
     response = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
@@ -33,8 +38,8 @@ async function serviceState(baseUrl: string, timeoutMs: number): Promise<Service
 }
 
 /**
- * `GET /api/health`: the gateway and every service's own `/health`, asked at once with a short
- * timeout; 200 when all are healthy, else 503. Anyone may call it, so concurrent calls share one
+ * `GET /api/health`: the gateway and every deployed service's own `/health`, asked at once with a
+ * short timeout; 200 when all of them are healthy, else 503. Anyone may call it, so concurrent calls share one
  * round of checks rather than each fanning out to every service.
  */
 export const serviceHealthRoute: FastifyPluginAsyncTypebox<ServiceHealthOptions> = async (app, options) => {
@@ -62,7 +67,9 @@ export const serviceHealthRoute: FastifyPluginAsyncTypebox<ServiceHealthOptions>
         round = undefined;
       });
       const services = await round;
-      const down = Object.entries(services).filter(([, state]) => state !== 'healthy');
+      const down = Object.entries(services).filter(
+        ([, state]) => state !== 'healthy' && state !== 'not_deployed',
+      );
       if (down.length > 0) request.log.warn({ services: Object.fromEntries(down) }, 'services not healthy');
       return reply.code(down.length === 0 ? 200 : 503).send({ gateway: 'healthy', services });
     },

@@ -6,10 +6,13 @@
 export const SERVICE_NAMES = ['auth', 'users', 'chat', 'billing', 'notifications', 'analytics'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-/** Base URL of each service, e.g. `http://auth:3001`. */
-export type Upstreams = Readonly<Record<ServiceName, string>>;
+/**
+ * Base URL of each service, e.g. `http://auth:3001`; null for a service not deployed: its routes
+ * answer 503 naming it without trying, and `/api/health` reports it as `not_deployed` rather than down.
+ */
+export type Upstreams = Readonly<Record<ServiceName, string | null>>;
 
-export const DEFAULT_UPSTREAMS: Upstreams = {
+export const DEFAULT_UPSTREAMS: Readonly<Record<ServiceName, string>> = {
   auth: 'http://auth:3001',
   users: 'http://users:3005',
   chat: 'http://chat:3002',
