@@ -22,18 +22,17 @@ import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createProgress, loadConfig, repoRoot, up } from '@tenantry/devstack';
 import { TenantKeys } from '@tenantry/identity';
 import { installCrds } from '@tenantry/tenant-operator';
 import autocannon from 'autocannon';
-import type { Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
+import { createBenchTenant, deleteBenchTenants, readyHost, until } from './bench-tenants.ts';
 import { cpuSeconds, machineBusySeconds, stopChild } from './children.ts';
 import { fixedRate } from './load.ts';
 import { ensureNginx, type Nginx, startNginx } from './nginx.ts';
-import { freePort, operatorEnv, SHARD_LABEL, startProgram, waitForOk } from './processes.ts';
+import { freePort, operatorEnv, startProgram, waitForOk } from './processes.ts';
 import { markdownTable, type Summary, summarize } from './stats.ts';
 
 const { values: args } = parseArgs({
@@ -159,7 +158,8 @@ async function main() {
   const path = config.environment.PATH ?? '';
 
   // A plan of its own for the run, so the gateway's rate-limit code runs but never refuses.
-  run.plan = namespace;
+  const plan = namespace;
+  run.plan = plan;
   await custom.createClusterCustomObject({
     group: 'tenantry.dev',
     version: 'v1alpha1',
@@ -191,17 +191,7 @@ async function main() {
   const tenant = `gw-${Date.now().toString(36)}`;
   run.tenant = tenant;
   const host = await progress.step(`tenant ${tenant} on plan ${run.plan} (operator)`, async () => {
-    await custom.createClusterCustomObject({
-      group: 'tenantry.dev',
-      version: 'v1alpha1',
-      plural: 'tenants',
-      body: {
-        apiVersion: 'tenantry.dev/v1alpha1',
-        kind: 'Tenant',
-        metadata: { name: tenant, labels: { [SHARD_LABEL]: namespace } },
-        spec: { displayName: tenant, plan: run.plan, database: { reclaimPolicy: 'Delete' } },
-      },
-    });
+    await createBenchTenant(custom, tenant, namespace, plan);
     return readyHost(custom, tenant, run.operator as ChildProcess);
   });
 
@@ -298,39 +288,6 @@ async function main() {
 }
 
 /** Waits for the tenant to be Ready and returns its first host. */
-async function readyHost(custom: CustomObjectsApi, name: string, operator: ChildProcess): Promise<string> {
-  let host: string | undefined;
-  await until(`tenant ${name} Ready`, 180_000, async () => {
-    if (operator.exitCode !== null) throw new Error(`the operator exited with ${operator.exitCode}`);
-    const tenant = (await custom.getClusterCustomObject({
-      group: 'tenantry.dev',
-      version: 'v1alpha1',
-      plural: 'tenants',
-      name,
-    })) as Tenant;
-    const ready = tenant.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    host = tenant.status?.hosts?.[0];
-    return Boolean(ready && host);
-  });
-  return host as string;
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      if (error instanceof Error && /exited/.test(error.message)) throw error;
-      lastError = error;
-    }
-    await sleep(200);
-  }
-  const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${reason}`);
-}
-
 /** One GET of the route, with its status and headers (sanity checks before the load). */
 function probe(port: number, headers: Record<string, string>) {
   return new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
@@ -583,29 +540,6 @@ ${table}
   log('wrote bench/results/gateway-overhead.{json,md}');
 }
 
-/** Deletes the tenant (the operator's finalizer drops its database, topics, Ingress and Secrets). */
-async function deleteTenant(custom: CustomObjectsApi, name: string): Promise<void> {
-  await custom.deleteClusterCustomObject({
-    group: 'tenantry.dev',
-    version: 'v1alpha1',
-    plural: 'tenants',
-    name,
-  });
-  await until(`tenant ${name} to be deleted`, 60_000, async () => {
-    try {
-      await custom.getClusterCustomObject({
-        group: 'tenantry.dev',
-        version: 'v1alpha1',
-        plural: 'tenants',
-        name,
-      });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
-
 let cleaning: Promise<void> | undefined;
 
 /** Stops what the run started and deletes its tenant and plan; each step on its own, best effort. */
@@ -623,7 +557,7 @@ function cleanup(): Promise<void> {
     if (run.nginx) await step('stopping NGINX', () => (run.nginx as Nginx).stop());
     if (run.keys) await step('closing the signing-key watch', () => (run.keys as TenantKeys).close());
     // Before the operator stops: its finalizer does the deleting.
-    if (custom && tenant) await step(`deleting tenant ${tenant}`, () => deleteTenant(custom, tenant));
+    if (custom && tenant) await step(`deleting tenant ${tenant}`, () => deleteBenchTenants(custom, [tenant]));
     if (run.operator) await step('stopping the operator', () => stopChild(run.operator as ChildProcess));
     if (run.upstream) await step('stopping the upstream', () => stopChild(run.upstream as ChildProcess));
     if (custom && plan) {

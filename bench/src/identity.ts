@@ -13,14 +13,15 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { hash, verify } from '@node-rs/argon2';
 import { createProgress, loadConfig, repoRoot, up } from '@tenantry/devstack';
 import { TenantKeys } from '@tenantry/identity';
-import { applyDefaultPlans, applyManifests, installCrds } from '@tenantry/tenant-operator';
+import { applyDefaultPlans, installCrds } from '@tenantry/tenant-operator';
 import postgres from 'postgres';
+import { createBenchTenant, deleteBenchTenants, readyHost } from './bench-tenants.ts';
 import { closedLoop, fixedRate, type LoadResult } from './load.ts';
-import { freePort, operatorEnv, SHARD_LABEL, startProgram, waitForOk } from './processes.ts';
+import { freePort, operatorEnv, startProgram, waitForOk } from './processes.ts';
 import { markdownTable, type Summary, summarize } from './stats.ts';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '15' } } });
@@ -79,39 +80,16 @@ async function main() {
   process.on('exit', stopAll);
   try {
     const operatorPort = await freePort();
-    children.push(
-      startProgram(
-        'operators/tenant-operator/src/main.ts',
-        operatorEnv(endpoints, namespace, operatorPort),
-        path,
-      ),
+    const operator = startProgram(
+      'operators/tenant-operator/src/main.ts',
+      operatorEnv(endpoints, namespace, operatorPort),
+      path,
     );
+    children.push(operator);
+    const custom = kc.makeApiClient(CustomObjectsApi);
     await progress.step(`tenant ${tenant} through the operator`, async () => {
-      await applyManifests(
-        kc,
-        [
-          {
-            apiVersion: 'tenantry.dev/v1alpha1',
-            kind: 'Tenant',
-            metadata: { name: tenant, labels: { [SHARD_LABEL]: namespace } },
-            spec: { displayName: 'Bench', plan: 'enterprise', database: { reclaimPolicy: 'Delete' } },
-          } as KubernetesObject,
-        ],
-        'tenantry-bench',
-      );
-      const custom = kc.makeApiClient(CustomObjectsApi);
-      for (;;) {
-        const t = (await custom.getClusterCustomObject({
-          group: 'tenantry.dev',
-          version: 'v1alpha1',
-          plural: 'tenants',
-          name: tenant,
-        })) as {
-          status?: { conditions?: { type: string; status: string }[] };
-        };
-        if (t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
-        await sleep(200);
-      }
+      await createBenchTenant(custom, tenant, namespace, 'enterprise');
+      await readyHost(custom, tenant, operator);
     });
 
     const serviceEnv = {
@@ -290,13 +268,8 @@ async function main() {
     );
     writeFileSync(join(repoRoot, 'bench', 'results', 'identity.md'), markdown);
 
-    await kc.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({
-      group: 'tenantry.dev',
-      version: 'v1alpha1',
-      plural: 'tenants',
-      name: tenant,
-    });
-    await sleep(3_000); // the operator drops the database (reclaimPolicy Delete) before it is stopped
+    // Before the operator stops: its finalizer drops the database, topics and Secrets.
+    await deleteBenchTenants(custom, [tenant]);
     log(
       'wrote bench/results/identity.{json,md}; the bench stack stays up (npm run devstack -- down --profile bench)',
     );

@@ -49,6 +49,7 @@ import {
   topicPolicy,
 } from '../../operators/tenant-operator/src/tenant/topics.ts';
 import type { Plan, Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
+import { createBenchTenant, deleteBenchTenants } from './bench-tenants.ts';
 import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';
 
@@ -143,7 +144,7 @@ async function main() {
         operatorWall = Math.max(operatorWall, op.wall);
         stepMeans = stepMeansMs(before, await stepTotals(metricsPort));
         if (n === 100) rssAt100 = rssMiB(operator.pid ?? 0);
-        await progress.step('cleanup (operator run)', () => deleteTenants(custom, op.names));
+        await progress.step('cleanup (operator run)', () => deleteBenchTenants(custom, op.names));
 
         const base = await progress.step(`baseline: ${n} tenant(s)`, () =>
           baselineRun(kc, endpoints, namespace, plan, n),
@@ -305,49 +306,11 @@ async function operatorRun(custom: CustomObjectsApi, watcher: Watcher, shard: st
   const times = await Promise.all(
     names.map(async (name) => {
       const created = Date.now();
-      await custom.createClusterCustomObject({
-        group: 'tenantry.dev',
-        version: 'v1alpha1',
-        plural: 'tenants',
-        body: {
-          apiVersion: 'tenantry.dev/v1alpha1',
-          kind: 'Tenant',
-          metadata: { name, labels: { [SHARD_LABEL]: shard } },
-          spec: { displayName: name, plan: 'free', database: { reclaimPolicy: 'Delete' } },
-        },
-      });
+      await createBenchTenant(custom, name, shard, 'free');
       return (await watcher.readyAt(name)) - created;
     }),
   );
   return { names, times, wall: Date.now() - started };
-}
-
-async function deleteTenants(custom: CustomObjectsApi, names: string[]) {
-  await Promise.all(
-    names.map((name) =>
-      custom.deleteClusterCustomObject({
-        group: 'tenantry.dev',
-        version: 'v1alpha1',
-        plural: 'tenants',
-        name,
-      }),
-    ),
-  );
-  for (const name of names) {
-    for (;;) {
-      try {
-        await custom.getClusterCustomObject({
-          group: 'tenantry.dev',
-          version: 'v1alpha1',
-          plural: 'tenants',
-          name,
-        });
-        await new Promise((r) => setTimeout(r, 200));
-      } catch {
-        break;
-      }
-    }
-  }
 }
 
 /** Runs `work` over `items` with at most `limit` at once; resolves with results in order. */
