@@ -1,3 +1,4 @@
+export { runTenantServiceProgram, type TenantServiceProgram } from './run-program.ts';
 export { serviceConfig, type TenantServiceSettings, tenantServiceEnv } from './settings.ts';
 export {
   defaultKubeConfig,
