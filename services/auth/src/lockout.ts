@@ -1,4 +1,4 @@
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 
 export interface LockoutPolicy {
   accountFailures: number;
@@ -22,7 +22,7 @@ export function lockKeys(email: string, address: string): { account: string; add
  * A success clears the account's count, never the address's: a client with one valid account must
  * not be able to reset the counter it guesses other accounts under.
  */
-export async function currentLock(tx: TransactionSql, keys: string[]): Promise<Lock | undefined> {
+export async function currentLock(tx: Sql | TransactionSql, keys: string[]): Promise<Lock | undefined> {
   const [row] = await tx<{ seconds: number }[]>`
     select ceil(extract(epoch from max(locked_until) - now()))::int as seconds
     from auth_signin_failures where key = any(${keys}) and locked_until > now()

@@ -56,7 +56,7 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const keysOfAttempt = lockKeys(email, request.ip);
         const sql = databases.sql(tenant);
 
-        const lock = await sql.begin((tx) => currentLock(tx, [keysOfAttempt.account, keysOfAttempt.address]));
+        const lock = await currentLock(sql, [keysOfAttempt.account, keysOfAttempt.address]);
         if (lock) throw locked(lock.retryAfterSeconds);
 
         const account = await findAccountByEmail(sql, email);
@@ -165,10 +165,11 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const caller = await identity.caller(request);
         const sql = databases.sql(caller.tenant);
-        const { revoked, account } = await sql.begin(async (tx) => ({
-          revoked: await sessionRevoked(tx, caller.sid),
-          account: await findAccount(tx, caller.sub),
-        }));
+        // Two independent reads: no transaction needed, and they run at once.
+        const [revoked, account] = await Promise.all([
+          sessionRevoked(sql, caller.sid),
+          findAccount(sql, caller.sub),
+        ]);
         if (revoked || !account) {
           throw new HttpError(401, AUTH_ERROR_CODES.SESSION_REVOKED, 'the session has ended; sign in again', {
             field: '/headers/authorization',

@@ -1,4 +1,4 @@
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { hashSecretToken, newSecretToken } from './secret-tokens.ts';
 
 /**
@@ -81,7 +81,7 @@ export async function familyOf(
 }
 
 /** Whether the session an access token names was ended (signout, reuse, password reset). */
-export async function sessionRevoked(tx: TransactionSql, familyId: string): Promise<boolean> {
+export async function sessionRevoked(tx: Sql | TransactionSql, familyId: string): Promise<boolean> {
   const [row] = await tx<{ live: boolean }[]>`
     select bool_or(revoked_at is null) as live from auth_refresh_tokens where family_id = ${familyId}
   `;
