@@ -1,20 +1,10 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@tenantry/logger';
 import { buildService } from '@tenantry/service-kit';
-import type { TenantSigningKey } from '@tenantry/tenant-secrets';
 import { expect, test } from 'vitest';
-import { generateSigningKey } from '../../../operators/tenant-operator/src/tenant/signing-key.ts';
 import { requestIdentity } from './request-identity.ts';
 import { TenantKeys } from './tenant-keys.ts';
-
-function operatorKey(): TenantSigningKey {
-  const { privateJwk, publicJwk, keyId } = generateSigningKey();
-  return {
-    keyId,
-    privateJwk: privateJwk as TenantSigningKey['privateJwk'],
-    jwks: { keys: [publicJwk as TenantSigningKey['privateJwk']] },
-  };
-}
+import { operatorKey } from './test-support.ts';
 
 test("once the tenant is resolved, the request's log lines carry it", async () => {
   const lines: Record<string, unknown>[] = [];

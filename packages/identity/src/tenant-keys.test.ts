@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TenantSigningKey } from '@tenantry/tenant-secrets';
 import { importJWK, SignJWT } from 'jose';
 import { describe, expect, test } from 'vitest';
-import { generateSigningKey } from '../../../operators/tenant-operator/src/tenant/signing-key.ts';
 import { type AccessClaims, tokenAudience } from './claims.ts';
 import { TenantKeys } from './tenant-keys.ts';
-
-/** A key pair exactly as the operator generates it for a tenant. */
-function operatorKey(): TenantSigningKey {
-  const { privateJwk, publicJwk, keyId } = generateSigningKey();
-  return {
-    keyId,
-    privateJwk: privateJwk as TenantSigningKey['privateJwk'],
-    jwks: { keys: [publicJwk as TenantSigningKey['privateJwk']] },
-  };
-}
+import { operatorKey } from './test-support.ts';
 
 const acmeKey = operatorKey();
 const keys = TenantKeys.fromKeys({ acme: acmeKey, globex: operatorKey() });

@@ -58,7 +58,7 @@ export function credentialsFromSecret(tenant: string, secret: V1Secret): TenantC
   const { name, value } = secretReader(tenant, secret);
   const port = Number(value('port'));
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`Secret ${name}: key "port" is not a TCP port`);
+    throw new Error(`${name}: key "port" is not a TCP port`);
   }
   return {
     host: value('host'),
@@ -99,7 +99,7 @@ function parseJson(name: string, key: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`Secret ${name}: key "${key}" is not JSON`);
+    throw new Error(`${name}: key "${key}" is not JSON`);
   }
 }
 
@@ -114,24 +114,37 @@ export function signingKeyFromSecret(tenant: string, secret: V1Secret): TenantSi
   const keyId = value('kid');
   const privateJwk = parseJson(name, 'private.jwk', value('private.jwk'));
   if (!isJwk(privateJwk) || privateJwk.kid !== keyId) {
-    throw new Error(`Secret ${name}: key "private.jwk" is not a JWK with the Secret's kid`);
+    throw new Error(`${name}: key "private.jwk" is not a JWK with the Secret's kid`);
   }
-  return { keyId, privateJwk, jwks: parseJwks(`Secret ${name}`, value('jwks.json'), keyId) };
+  return { keyId, privateJwk, jwks: parseJwks(name, value('jwks.json'), keyId) };
 }
 
 /** The Secret's name and a reader of its keys, once the Secret is proven to be `tenant`'s. */
 function secretReader(tenant: string, secret: V1Secret): { name: string; value(key: string): string } {
-  const name = secret.metadata?.name ?? '(unnamed)';
-  const label = secret.metadata?.labels?.[TENANT_LABEL];
+  return objectReader('Secret', tenant, secret, (encoded) => Buffer.from(encoded, 'base64').toString('utf8'));
+}
+
+/**
+ * Reads the string values of an operator-written object (a Secret's are base64), once it is proven to
+ * be `tenant`'s by its label. `name` is what error messages call it.
+ */
+function objectReader(
+  kind: 'Secret' | 'ConfigMap',
+  tenant: string,
+  object: { metadata?: { name?: string; labels?: Record<string, string> }; data?: Record<string, string> },
+  decode: (stored: string) => string,
+): { name: string; value(key: string): string } {
+  const name = object.metadata?.name ?? '(unnamed)';
+  const label = object.metadata?.labels?.[TENANT_LABEL];
   if (label !== tenant) {
-    throw new Error(`Secret ${name} is labelled ${TENANT_LABEL}=${label ?? '(none)'}, expected ${tenant}`);
+    throw new Error(`${kind} ${name} is labelled ${TENANT_LABEL}=${label ?? '(none)'}, expected ${tenant}`);
   }
   return {
-    name,
+    name: `${kind} ${name}`,
     value(key: string): string {
-      const encoded = secret.data?.[key];
-      if (!encoded) throw new Error(`Secret ${name} has no key "${key}"`);
-      return Buffer.from(encoded, 'base64').toString('utf8');
+      const stored = object.data?.[key];
+      if (!stored) throw new Error(`${kind} ${name} has no key "${key}"`);
+      return decode(stored);
     },
   };
 }
@@ -141,18 +154,9 @@ function secretReader(tenant: string, secret: V1Secret): { name: string; value(k
  * `tenant-<name>-jwks` (keys `kid` and `jwks.json`): the same JWKS as in the signing key Secret.
  */
 export function publicKeysFromConfigMap(tenant: string, configMap: V1ConfigMap): TenantPublicKeys {
-  const name = configMap.metadata?.name ?? '(unnamed)';
-  const label = configMap.metadata?.labels?.[TENANT_LABEL];
-  if (label !== tenant) {
-    throw new Error(`ConfigMap ${name} is labelled ${TENANT_LABEL}=${label ?? '(none)'}, expected ${tenant}`);
-  }
-  const value = (key: string): string => {
-    const text = configMap.data?.[key];
-    if (!text) throw new Error(`ConfigMap ${name} has no key "${key}"`);
-    return text;
-  };
+  const { name, value } = objectReader('ConfigMap', tenant, configMap, (text) => text);
   const keyId = value('kid');
-  return { keyId, jwks: parseJwks(`ConfigMap ${name}`, value('jwks.json'), keyId) };
+  return { keyId, jwks: parseJwks(name, value('jwks.json'), keyId) };
 }
 
 export interface TenantPublicKeys {
