@@ -7,3 +7,4 @@ export {
   type LogLevel,
   type RequestContext,
 } from './create-logger.ts';
+export { lazyChild, type RequestLogger } from './lazy-child.ts';

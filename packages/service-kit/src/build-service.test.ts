@@ -346,6 +346,18 @@ describe('skeleton', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  test("helmet's default security headers are on answers and on errors alike", async () => {
+    const { app } = await build();
+    for (const url of ['/health', '/api/boom', '/no-such-route']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.headers['content-security-policy'], url).toContain("default-src 'self'");
+      expect(response.headers['strict-transport-security'], url).toMatch(/^max-age=\d+/);
+      expect(response.headers['x-frame-options'], url).toBe('SAMEORIGIN');
+      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(response.headers['x-powered-by'], url).toBeUndefined();
+    }
+  });
+
   test('rejects invalid options, naming the option', async () => {
     await expect(build({ name: 'Users Service' })).rejects.toThrow(
       'buildService: name must be a lowercase name such as "auth", got "Users Service"',

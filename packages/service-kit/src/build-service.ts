@@ -1,7 +1,6 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createLogger, type Logger, type LogLevel } from '@tenantry/logger';
+import { createLogger, type Logger, type LogLevel, lazyChild } from '@tenantry/logger';
 import { metricsPlugin, type ServiceMetrics } from '@tenantry/metrics';
 import { tracing } from '@tenantry/telemetry';
 import Fastify, {
@@ -17,6 +16,7 @@ import { errorHandling } from './error-handler.ts';
 import { DEFAULT_HEALTH_CHECK_TIMEOUT_MS, type DependencyCheck, healthRoute } from './health.ts';
 import { openApi } from './openapi.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export type ServiceInstance = FastifyInstance<
   RawServerDefault,
@@ -92,17 +92,21 @@ export async function buildService(options: ServiceOptions): Promise<ServiceInst
     genReqId: requestIdFor,
     // The same key as childFor in @tenantry/logger, so request lines and background lines join up.
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // A request's logger (and the tenant child services add) is made when it first writes a line.
+    childLoggerFactory: (parent, bindings, childOptions) =>
+      lazyChild(parent as Logger, bindings, childOptions),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {
     // First, so every later hook and the handler run inside the request's span (trace context from
     // the caller's traceparent); a no-op unless the program started @tenantry/telemetry.
     await app.register(tracing);
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
+      done();
     });
     await app.register(draining);
-    await app.register(helmet);
+    await app.register(securityHeaders);
     await app.register(cors, { origin: corsOrigins.length > 0 ? [...corsOrigins] : false });
     await app.register(errorHandling);
     await app.register(openApi, { title: name, version: options.version ?? DEFAULT_VERSION });
