@@ -36,7 +36,9 @@ const metricsPluginImpl: FastifyPluginAsync<MetricsPluginOptions> = async (app, 
   const metrics = options.metrics ?? createServiceMetrics();
   app.decorate('metrics', metrics);
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback hooks here and in the other per-request plugins: an async one costs a promise and a
+  // microtask on every request for nothing it awaits.
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
@@ -44,6 +46,7 @@ const metricsPluginImpl: FastifyPluginAsync<MetricsPluginOptions> = async (app, 
     };
     metrics.httpRequestsTotal.inc(labels);
     metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   const onConnection = (socket: Socket) => {

@@ -81,7 +81,7 @@ const tracingImpl: FastifyPluginAsync = async (app) => {
     traced.error = error;
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     endSpan(request, ({ span, error }) => {
       const status = reply.statusCode;
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -91,6 +91,7 @@ const tracingImpl: FastifyPluginAsync = async (app) => {
         span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: error.message } : {}) });
       }
     });
+    done();
   });
 
   app.addHook('onRequestAbort', async (request) => {

@@ -30,10 +30,15 @@ const RATE_LIMIT_COUNTERS = 100_000;
 /** Internal headers only the gateway may set; a client's are dropped, whatever their value. */
 const INTERNAL_HEADER_PREFIX = 'x-tenantry-';
 
+/** An internal header: only the gateway may set one; a client's are dropped, whatever their value. */
+export function isInternalHeader(name: string): boolean {
+  return name.startsWith(INTERNAL_HEADER_PREFIX);
+}
+
 /** Drops every client-sent internal header and names the tenant the Host resolved to. */
 export function setTenantHeader(headers: Record<string, unknown>, tenant: string): void {
   for (const name of Object.keys(headers)) {
-    if (name.startsWith(INTERNAL_HEADER_PREFIX)) delete headers[name];
+    if (isInternalHeader(name)) delete headers[name];
   }
   headers[TENANT_HEADER] = tenant;
 }
@@ -53,14 +58,16 @@ const tenantChecksImpl: FastifyPluginAsync<TenantChecksOptions> = async (app, op
 
   app.decorateRequest('tenantRoute', null);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const route = routes.lookup(request.headers.host);
     if (!route) {
-      throw new HttpError(404, GATEWAY_ERROR_CODES.TENANT_NOT_FOUND, 'no tenant is served at this host');
+      done(new HttpError(404, GATEWAY_ERROR_CODES.TENANT_NOT_FOUND, 'no tenant is served at this host'));
+      return;
     }
     // No Retry-After: a suspension lasts until an operator lifts it, which no client can predict.
     if (route.suspended) {
-      throw new HttpError(503, GATEWAY_ERROR_CODES.TENANT_SUSPENDED, 'this tenant is suspended');
+      done(new HttpError(503, GATEWAY_ERROR_CODES.TENANT_SUSPENDED, 'this tenant is suspended'));
+      return;
     }
     request.tenantRoute = route;
     // Both: Fastify's own "request completed" line is written through the reply's logger.
@@ -68,6 +75,7 @@ const tenantChecksImpl: FastifyPluginAsync<TenantChecksOptions> = async (app, op
     request.log = log;
     reply.log = log;
     setTenantHeader(request.headers, route.tenant);
+    done();
   });
 
   const requestsPerMinute = (request: FastifyRequest): number => {
