@@ -11,18 +11,26 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { hash, verify } from '@node-rs/argon2';
 import { createProgress, loadConfig, repoRoot, up } from '@tenantry/devstack';
-import { TenantKeys } from '@tenantry/identity';
+import { TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { applyDefaultPlans, installCrds } from '@tenantry/tenant-operator';
 import postgres from 'postgres';
 import { createBenchTenant, deleteBenchTenants, readyHost } from './bench-tenants.ts';
 import { closedLoop, fixedRate, type LoadResult } from './load.ts';
-import { freePort, operatorEnv, startProgram, waitForOk } from './processes.ts';
+import { freePort, operatorEnv, startProgram } from './processes.ts';
 import { markdownTable, type Summary, summarize } from './stats.ts';
+import {
+  postJson,
+  signIn,
+  signUp,
+  startTenantService,
+  tenantServicesEnv,
+  waitForAuthTenant,
+  waitForService,
+} from './tenant-services.ts';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '15' } } });
 const DURATION_MS = Number(args.duration) * 1000;
@@ -48,16 +56,6 @@ function row(result: LoadResult & { perSecond?: number }): Row {
     errors: result.errors,
     ...(result.perSecond === undefined ? {} : { perSecond: result.perSecond }),
   };
-}
-
-async function post(url: string, tenant: string, body: unknown): Promise<Response> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tenantry-tenant': tenant },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  return response;
 }
 
 async function main() {
@@ -92,49 +90,29 @@ async function main() {
       await readyHost(custom, tenant, operator);
     });
 
-    const serviceEnv = {
-      KUBECONFIG: endpoints.kube.kubeconfig,
-      PLATFORM_NAMESPACE: namespace,
-      KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-      LOG_LEVEL: 'error',
-      DB_MAX_CONNECTIONS_PER_TENANT: '10',
-      LOCKOUT_ACCOUNT_FAILURES: '1000',
-      LOCKOUT_ADDRESS_FAILURES: '10000',
-    };
-    const [authPort, usersPort] = [await freePort(), await freePort()];
-    const auth = startProgram('services/auth/src/main.ts', { ...serviceEnv, PORT: String(authPort) }, path);
-    const users = startProgram(
-      'services/users/src/main.ts',
-      { ...serviceEnv, PORT: String(usersPort) },
-      path,
-    );
-    children.push(auth, users);
-    const authUrl = `http://127.0.0.1:${authPort}`;
-    const usersUrl = `http://127.0.0.1:${usersPort}`;
+    const serviceEnv = tenantServicesEnv(endpoints, namespace);
+    const auth = await startTenantService('auth', serviceEnv, path);
+    children.push(auth.process);
+    const users = await startTenantService('users', serviceEnv, path);
+    children.push(users.process);
     await progress.step('auth and users services', async () => {
-      await waitForOk(`${authUrl}/health`, auth);
-      await waitForOk(`${usersUrl}/health`, users);
-      // Served once their Secret watches have the tenant.
-      for (let i = 0; i < 300; i++) {
-        const r = await fetch(`${authUrl}/api/auth/.well-known/jwks.json`, {
-          headers: { 'x-tenantry-tenant': tenant },
-        });
-        if (r.ok) return;
-        await sleep(100);
-      }
-      throw new Error('the auth service never served the bench tenant');
+      await waitForService(auth);
+      await waitForService(users);
+      await waitForAuthTenant(auth, tenant);
     });
 
-    const emails = Array.from({ length: USERS }, (_, i) => `user${i}@bench.test`);
+    const emailOf = (user: number) => `user${user}@bench.test`;
     await progress.step(`${USERS} accounts`, async () => {
-      for (const email of emails)
-        await post(`${authUrl}/api/auth/signup`, tenant, { email, password: PASSWORD });
+      for (let user = 0; user < USERS; user++) {
+        await signUp(auth, tenant, { email: emailOf(user), password: PASSWORD });
+      }
     });
     let next = 0;
     const signin = () =>
-      post(`${authUrl}/api/auth/signin`, tenant, { email: emails[next++ % USERS], password: PASSWORD }).then(
-        (r) => r.arrayBuffer(),
-      );
+      postJson(`${auth.url}/api/auth/signin`, tenant, {
+        email: emailOf(next++ % USERS),
+        password: PASSWORD,
+      }).then((r) => r.arrayBuffer());
     const stored = await hash(PASSWORD, COST);
     const bareVerify = async () => {
       if (!(await verify(stored, PASSWORD))) throw new Error('verify failed');
@@ -173,12 +151,10 @@ async function main() {
     );
 
     // users/me: the token of one account, and its profile row read directly as the baseline.
-    const tokens = (await (
-      await post(`${authUrl}/api/auth/signin`, tenant, { email: emails[0], password: PASSWORD })
-    ).json()) as { accessToken: string; user: { id: string } };
-    const meHeaders = { authorization: `Bearer ${tokens.accessToken}`, 'x-tenantry-tenant': tenant };
+    const tokens = await signIn(auth, tenant, { email: emailOf(0), password: PASSWORD });
+    const meHeaders = { authorization: `Bearer ${tokens.accessToken}`, [TENANT_HEADER]: tenant };
     const me = async () => {
-      const r = await fetch(`${usersUrl}/api/users/me`, { headers: meHeaders });
+      const r = await fetch(`${users.url}/api/users/me`, { headers: meHeaders });
       if (!r.ok) throw new Error(`users/me: ${r.status}`);
       await r.arrayBuffer();
     };
