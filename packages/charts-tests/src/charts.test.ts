@@ -869,7 +869,7 @@ describe('rendered output', () => {
     expect(expr('TenantryConsumerLagHigh')).toContain('kafka_consumer_lag{');
     expect(expr('TenantryConsumerLagHigh')).toMatch(/> 1000$/);
     expect(byName.get('TenantryConsumerLagHigh')?.annotations.description).toContain(
-      'Services must export kafka_consumer_lag',
+      'Each consuming service exports kafka_consumer_lag',
     );
     expect(expr('TenantryMemoryNearLimit')).toContain(
       'container_memory_working_set_bytes{namespace="platform", container=~"gateway|auth|users|tenant-operator"}',

@@ -210,4 +210,32 @@ describe('event consumer', () => {
       .toBe(1);
     expect(poisonCalls).toBe(3);
   });
+
+  test('lag counts what is on the partition past the committed offset, down to 0 once consumed', async () => {
+    const t = await tenantForTest();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The first event holds the partition until released: nothing is committed meanwhile.
+    const handle = async (e: EventEnvelope, tx: TransactionSql) => {
+      await released;
+      await recordEffect(e, tx);
+    };
+    const events = Array.from({ length: 5 }, () => eventFor(t, 'test.lagging'));
+    await publish(t.topic, 'agg-1', ...events.map((e) => serializeEvent(e)));
+    const consumer = await startConsumer([t.tenant], () => t.sql, { handle });
+    // Released at the end even when an assertion fails, so stop() does not wait on the handler.
+    onTestFinished(() => release());
+
+    const lagOf = async () => (await consumer.lag()).reduce((total, p) => total + p.lag, 0);
+    const partitions = await consumer.lag();
+    expect(partitions.map((p) => p.topic)).toEqual(partitions.map(() => t.topic));
+    expect(partitions.length).toBeGreaterThan(0);
+    expect(await lagOf()).toBe(5);
+
+    release();
+    await expect.poll(() => effects(t, events[4] as EventEnvelope), POLL).toBe(1);
+    await expect.poll(lagOf, POLL).toBe(0);
+  });
 });

@@ -55,10 +55,24 @@ export interface EventConsumerOptions {
   logger?: EventsLogger;
 }
 
+/** How far the group is behind one partition it consumes. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Messages on the partition past the group's committed offset (all of them before any commit). */
+  lag: number;
+}
+
 export interface EventConsumer {
   /** Resolves once subscribed to the topics that exist now (joined the group when there are some). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * The group's lag on every partition of the topics it is subscribed to now (none before start()),
+   * asked of the brokers: the committed offsets and each partition's end. Rejects, naming the group,
+   * when Kafka cannot tell.
+   */
+  lag(): Promise<PartitionLag[]>;
 }
 
 export const DEFAULT_TOPIC_CHECK_INTERVAL_MS = 5_000;
@@ -220,16 +234,25 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     return admin;
   }
 
-  /** Restarts the kafkajs consumer when the matching topics changed or it died. */
-  async function checkTopics(signal: AbortSignal): Promise<void> {
-    let topics: ReadonlySet<string>;
+  /** Runs `use` on the admin client; a failure drops the client, so the next call connects anew. */
+  async function withAdmin<T>(use: (connected: Admin) => Promise<T>): Promise<T> {
     try {
-      const all = await (await connectedAdmin()).listTopics();
-      topics = new Set(all.filter((topic) => topicPattern.test(topic)));
+      return await use(await connectedAdmin());
     } catch (error) {
       const failed = admin;
       admin = undefined;
       await failed?.disconnect().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Restarts the kafkajs consumer when the matching topics changed or it died. */
+  async function checkTopics(signal: AbortSignal): Promise<void> {
+    let topics: ReadonlySet<string>;
+    try {
+      const all = await withAdmin((connected) => connected.listTopics());
+      topics = new Set(all.filter((topic) => topicPattern.test(topic)));
+    } catch (error) {
       throw new Error(`while listing topics for consumer group ${groupId}: ${errorMessage(error)}`, {
         cause: error,
       });
@@ -244,6 +267,38 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     } catch (error) {
       await stopConsumer();
       throw new Error(`while starting consumer group ${groupId}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async function lag(): Promise<PartitionLag[]> {
+    const topics = [...subscribed];
+    if (topics.length === 0) return [];
+    try {
+      const [committed, ends] = await withAdmin((connected) =>
+        Promise.all([
+          connected.fetchOffsets({ groupId, topics }),
+          Promise.all(
+            topics.map(async (topic) => ({ topic, partitions: await connected.fetchTopicOffsets(topic) })),
+          ),
+        ]),
+      );
+      const committedOffset = new Map<string, number>();
+      for (const { topic, partitions } of committed) {
+        for (const { partition, offset } of partitions)
+          committedOffset.set(`${topic}/${partition}`, Number(offset));
+      }
+      return ends.flatMap(({ topic, partitions }) =>
+        partitions.map(({ partition, high, low }) => {
+          // -1: nothing committed yet, so everything still on the partition is to be consumed.
+          const offset = committedOffset.get(`${topic}/${partition}`) ?? -1;
+          const from = offset < 0 ? Number(low) : offset;
+          return { topic, partition, lag: Math.max(0, Number(high) - from) };
+        }),
+      );
+    } catch (error) {
+      throw new Error(`while reading the lag of consumer group ${groupId}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -281,5 +336,6 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       checks = undefined;
       stopping = undefined;
     },
+    lag,
   };
 }

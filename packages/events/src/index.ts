@@ -1,4 +1,9 @@
-export { createEventConsumer, type EventConsumer, type EventConsumerOptions } from './consumer.ts';
+export {
+  createEventConsumer,
+  type EventConsumer,
+  type EventConsumerOptions,
+  type PartitionLag,
+} from './consumer.ts';
 export {
   assertEventEnvelope,
   createEvent,

@@ -1,3 +1,4 @@
+export { type ConsumerLag, registerConsumerLagMetrics } from './consumer-lag.ts';
 export {
   DEFAULT_METRICS_PATH,
   type MetricsPluginOptions,

@@ -605,6 +605,23 @@ describe('tenant isolation', () => {
   });
 });
 
+test('GET /metrics has the consumer lag of each tenant topic, 0 once its events are handled', async () => {
+  const lagLine = (body: string, tenant: string) =>
+    body
+      .split('\n')
+      .find((line) =>
+        line.startsWith(
+          `kafka_consumer_lag{group="${groupId}",topic="tenantry.${tenant}.events",partition="0"}`,
+        ),
+      );
+  await expect
+    .poll(async () => {
+      const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      return [lagLine(body, tenantA), lagLine(body, tenantB)].map((line) => line?.split(' ').at(-1));
+    }, EVENTUALLY)
+    .toEqual(['0', '0']);
+});
+
 test('GET /health reports the service and Kafka; the OpenAPI document has every route', async () => {
   const health = await app.inject({ method: 'GET', url: '/health' });
   expect(health.statusCode).toBe(200);

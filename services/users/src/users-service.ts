@@ -1,5 +1,6 @@
 import { createEventConsumer, TENANT_TOPICS } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
+import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
 import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import type { UsersConfig } from './config.ts';
@@ -30,9 +31,10 @@ export interface UsersServiceOptions {
  */
 export async function buildUsersService(options: UsersServiceOptions): Promise<ServiceInstance> {
   const { runtime, config, logger, events = {} } = options;
+  const groupId = events.groupId ?? CONSUMER_GROUP;
   const consumer = createEventConsumer({
     kafka: runtime.kafka,
-    groupId: events.groupId ?? CONSUMER_GROUP,
+    groupId,
     consumerName: CONSUMER_GROUP,
     types: PROFILE_EVENT_TYPES,
     tenantSql: (tenant) => runtime.databases.sql(tenant),
@@ -43,6 +45,12 @@ export async function buildUsersService(options: UsersServiceOptions): Promise<S
       : { topicCheckIntervalMs: events.topicCheckIntervalMs }),
     logger,
   });
+  registerConsumerLagMetrics(
+    runtime.metrics.registry,
+    groupId,
+    () => consumer.lag(),
+    (error) => logger.warn({ err: error }, 'kafka_consumer_lag left out of this scrape'),
+  );
 
   return buildService({
     name: SERVICE_NAME,
