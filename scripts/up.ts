@@ -78,12 +78,16 @@ async function main(): Promise<void> {
   await progress.step('installing CRDs and default plans', async () => {
     await installCrds(kc);
     await applyDefaultPlans(kc);
-    await kc
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: NAMESPACE } } })
-      .catch((error: { code?: number }) => {
-        if (error.code !== 409) throw error;
-      });
+    // The platform namespace, and the keys namespace of the private Secrets (the operator's and auth's
+    // default name for it), which only they are meant to read.
+    for (const name of [NAMESPACE, `${NAMESPACE}-keys`]) {
+      await kc
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name } } })
+        .catch((error: { code?: number }) => {
+          if (error.code !== 409) throw error;
+        });
+    }
   });
   const operator: RunningOperator = await progress.step('starting the tenant operator', () =>
     startOperator({

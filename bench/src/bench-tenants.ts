@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, type CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
 import { SHARD_LABEL } from './processes.ts';
 
@@ -72,4 +72,16 @@ export async function until(what: string, timeoutMs: number, check: () => Promis
   }
   const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${reason}`);
+}
+
+/**
+ * The run's platform namespace and its keys namespace (`<namespace>-keys`, the operator's and auth's
+ * default), where the operator keeps signing keys and owner credentials. Returns the keys namespace.
+ */
+export async function createPlatformNamespaces(kc: KubeConfig, namespace: string): Promise<string> {
+  const keysNamespace = `${namespace}-keys`;
+  for (const name of [namespace, keysNamespace]) {
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  }
+  return keysNamespace;
 }

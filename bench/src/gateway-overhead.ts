@@ -35,12 +35,18 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createProgress, type Endpoints, loadConfig, repoRoot, up } from '@tenantry/devstack';
 import { TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { installCrds } from '@tenantry/tenant-operator';
 import autocannon from 'autocannon';
-import { createBenchTenant, deleteBenchTenants, readyHost, until } from './bench-tenants.ts';
+import {
+  createBenchTenant,
+  createPlatformNamespaces,
+  deleteBenchTenants,
+  readyHost,
+  until,
+} from './bench-tenants.ts';
 import { cpuSeconds, machineBusySeconds, stopChild } from './children.ts';
 import { fixedRate } from './load.ts';
 import { ensureNginx, type Nginx, startNginx } from './nginx.ts';
@@ -253,7 +259,7 @@ async function main() {
   const custom = kc.makeApiClient(CustomObjectsApi);
   run.custom = custom;
   const namespace = `bench-gw-${Date.now().toString(36)}`;
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  const keysNamespace = await createPlatformNamespaces(kc, namespace);
   const path = config.environment.PATH ?? '';
 
   // A plan of its own for the run, so the gateway's rate-limit code runs but never refuses.
@@ -291,7 +297,7 @@ async function main() {
     return readyHost(custom, tenant, run.operator as ChildProcess);
   });
 
-  run.keys = await TenantKeys.start({ kc, namespace, signing: true });
+  run.keys = await TenantKeys.start({ kc, namespace: keysNamespace, signing: true });
   const keys = run.keys;
   await until('the tenant signing key', 30_000, async () => keys.has(tenant));
   const stack: Stack = { endpoints, path, namespace, tenant, host, keys, nginxBinary };

@@ -18,7 +18,12 @@ import { createProgress, loadConfig, repoRoot, up } from '@tenantry/devstack';
 import { TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { applyDefaultPlans, installCrds } from '@tenantry/tenant-operator';
 import postgres from 'postgres';
-import { createBenchTenant, deleteBenchTenants, readyHost } from './bench-tenants.ts';
+import {
+  createBenchTenant,
+  createPlatformNamespaces,
+  deleteBenchTenants,
+  readyHost,
+} from './bench-tenants.ts';
 import { closedLoop, fixedRate, type LoadResult } from './load.ts';
 import { freePort, operatorEnv, startProgram } from './processes.ts';
 import { markdownTable, type Summary, summarize } from './stats.ts';
@@ -69,7 +74,7 @@ async function main() {
   await applyDefaultPlans(kc);
   const namespace = `bench-id-${Date.now().toString(36)}`;
   const tenant = namespace;
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  const keysNamespace = await createPlatformNamespaces(kc, namespace);
 
   const children: ChildProcess[] = [];
   const stopAll = () => {
@@ -119,7 +124,7 @@ async function main() {
     };
 
     // JWT signing, the other CPU cost of a signin, in this process with a key like the tenant's.
-    const keys = await TenantKeys.start({ kc, namespace, signing: true });
+    const keys = await TenantKeys.start({ kc, namespace: keysNamespace, signing: true });
     const claims = {
       sub: '00000000-0000-4000-8000-000000000000',
       tenant,

@@ -12,7 +12,6 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   type KubernetesListObject,
@@ -49,7 +48,7 @@ import {
   topicPolicy,
 } from '../../operators/tenant-operator/src/tenant/topics.ts';
 import type { Plan, Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
-import { createBenchTenant, deleteBenchTenants } from './bench-tenants.ts';
+import { createBenchTenant, createPlatformNamespaces, deleteBenchTenants } from './bench-tenants.ts';
 import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';
 
@@ -108,7 +107,7 @@ async function main() {
   await applyDefaultPlans(kc);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const namespace = `bench-${Date.now().toString(36)}`;
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  await createPlatformNamespaces(kc, namespace);
   const plan = (await custom.getClusterCustomObject({
     group: 'tenantry.dev',
     version: 'v1alpha1',

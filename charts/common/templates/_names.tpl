@@ -52,3 +52,17 @@ Usage: {{ include "common.names.serviceAccount" . }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The keys namespace: where the operator keeps the Secrets no service but auth may read (each tenant's
+private signing key, tenant-<name>-signing-key, and database owner credentials, tenant-<name>-db-owner).
+global.keysNamespace.name, else <release namespace>-keys. It must differ from the release namespace:
+services are granted the Secrets there, and RBAC cannot narrow a list or watch to some of them.
+Usage: {{ include "common.names.keysNamespace" . }}
+*/}}
+{{- define "common.names.keysNamespace" -}}
+{{- $name := .Values.global.keysNamespace.name | default (printf "%s-keys" .Release.Namespace) -}}
+{{- if eq $name .Release.Namespace }}{{ fail (printf "global.keysNamespace.name must differ from the release namespace %s: every service may read the Secrets there" .Release.Namespace) }}{{ end -}}
+{{- if gt (len $name) 63 }}{{ fail (printf "the keys namespace %s is longer than 63 characters: set global.keysNamespace.name" $name) }}{{ end -}}
+{{- $name -}}
+{{- end -}}

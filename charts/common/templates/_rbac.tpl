@@ -25,20 +25,34 @@ Usage: {{- $role := include "common.rbac.document" (dict "file" "files/rbac.yaml
 {{- end -}}
 
 {{/*
-A Role (in the release namespace) or ClusterRole named after the release, with the rules of the
-document of that kind in `file`; nothing when the file has no such document or rbac.create is off.
+The name of the objects common.rbac.role and common.rbac.binding render: the release fullname, plus
+"-<suffix>" when given. RBAC names are path segments, not DNS labels, so the suffix is not cut.
+Usage: name: {{ include "common.rbac.name" (dict "suffix" .suffix "context" .context) }}
+*/}}
+{{- define "common.rbac.name" -}}
+{{- $name := include "common.names.fullname" .context -}}
+{{- if .suffix }}{{ printf "%s-%s" $name .suffix }}{{ else }}{{ $name }}{{ end -}}
+{{- end -}}
+
+{{/*
+A Role or ClusterRole named after the release, with the rules of the document of that kind in `file`;
+nothing when the file has no such document or rbac.create is off. A Role goes in the release namespace
+unless `namespace` names another one (e.g. the keys namespace); `suffix` is appended to its name, so a
+chart's second Role never shares a name with its first.
 Usage: {{- include "common.rbac.role" (dict "kind" "Role" "file" "files/rbac.yaml" "context" $) }}
+   or: {{- include "common.rbac.role" (dict "kind" "Role" "file" "files/keys-rbac.yaml" "namespace" $keys "suffix" "keys" "context" $) }}
 */}}
 {{- define "common.rbac.role" -}}
+{{- if and .namespace (ne .kind "Role") }}{{ fail (printf "common.rbac.role: a %s has no namespace" .kind) }}{{ end -}}
 {{- if .context.Values.rbac.create -}}
 {{- $source := include "common.rbac.document" (dict "file" .file "kind" .kind "context" .context) | fromYaml -}}
 {{- if $source -}}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: {{ .kind }}
 metadata:
-  name: {{ include "common.names.fullname" .context }}
+  name: {{ include "common.rbac.name" (dict "suffix" .suffix "context" .context) }}
   {{- if eq .kind "Role" }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ .namespace | default .context.Release.Namespace }}
   {{- end }}
   labels:
     {{- include "common.labels.standard" .context | nindent 4 }}
@@ -50,26 +64,31 @@ rules:
 
 {{/*
 The RoleBinding or ClusterRoleBinding of the chart's ServiceAccount to the Role or ClusterRole that
-common.rbac.role renders from the same file; nothing when that role is not rendered.
+common.rbac.role renders from the same file, with the same `namespace` and `suffix`; nothing when that
+role is not rendered. The subject is always the ServiceAccount in the release namespace, wherever the
+RoleBinding is.
 Usage: {{- include "common.rbac.binding" (dict "kind" "RoleBinding" "file" "files/rbac.yaml" "context" $) }}
+   or: {{- include "common.rbac.binding" (dict "kind" "RoleBinding" "file" "files/keys-rbac.yaml" "namespace" $keys "suffix" "keys" "context" $) }}
 */}}
 {{- define "common.rbac.binding" -}}
 {{- $roleKind := ternary "Role" "ClusterRole" (eq .kind "RoleBinding") -}}
+{{- if and .namespace (ne .kind "RoleBinding") }}{{ fail (printf "common.rbac.binding: a %s has no namespace" .kind) }}{{ end -}}
 {{- if .context.Values.rbac.create -}}
 {{- if include "common.rbac.document" (dict "file" .file "kind" $roleKind "context" .context) -}}
+{{- $name := include "common.rbac.name" (dict "suffix" .suffix "context" .context) -}}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: {{ .kind }}
 metadata:
-  name: {{ include "common.names.fullname" .context }}
+  name: {{ $name }}
   {{- if eq .kind "RoleBinding" }}
-  namespace: {{ .context.Release.Namespace }}
+  namespace: {{ .namespace | default .context.Release.Namespace }}
   {{- end }}
   labels:
     {{- include "common.labels.standard" .context | nindent 4 }}
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: {{ $roleKind }}
-  name: {{ include "common.names.fullname" .context }}
+  name: {{ $name }}
 subjects:
   - kind: ServiceAccount
     name: {{ include "common.names.serviceAccount" .context }}

@@ -11,6 +11,7 @@ describe('operator config', () => {
     const config = loadOperatorConfig(minimal);
     expect(config).toMatchObject({
       platformNamespace: 'tenantry-system',
+      keysNamespace: 'tenantry-system-keys',
       baseDomain: 'tenantry.localhost',
       concurrency: 4,
       resyncSeconds: 300,
@@ -19,6 +20,19 @@ describe('operator config', () => {
       kafkaBrokers: ['kafka:9092'],
       gateway: { serviceName: 'tenantry-gateway', port: 4000 },
     });
+  });
+
+  test('the keys namespace follows the platform namespace, or is named; never the same one', () => {
+    expect(loadOperatorConfig({ ...minimal, TENANTRY_NAMESPACE: 'platform' }).keysNamespace).toBe(
+      'platform-keys',
+    );
+    expect(loadOperatorConfig({ ...minimal, TENANTRY_KEYS_NAMESPACE: 'vault' }).keysNamespace).toBe('vault');
+    expect(() =>
+      loadOperatorConfig({ ...minimal, TENANTRY_NAMESPACE: 'platform', TENANTRY_KEYS_NAMESPACE: 'platform' }),
+    ).toThrow(/TENANTRY_KEYS_NAMESPACE must differ from TENANTRY_NAMESPACE/);
+    expect(() => loadOperatorConfig({ ...minimal, TENANTRY_KEYS_NAMESPACE: 'Not_A_Name' })).toThrow(
+      /TENANTRY_KEYS_NAMESPACE must be a namespace name/,
+    );
   });
 
   test("CloudNativePG's superuser uri (database *) is read as the postgres database", () => {

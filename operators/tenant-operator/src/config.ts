@@ -2,8 +2,17 @@ import { hostname } from 'node:os';
 
 /** The operator's configuration, read and validated once from the environment (the only reader). */
 export interface OperatorConfig {
-  /** Namespace of the platform: Secrets, Ingresses, Events and the leader Lease live here. */
+  /**
+   * Namespace of the platform: what services read (app credentials Secrets, public keys ConfigMaps,
+   * Ingresses), Events and the leader Lease.
+   */
   platformNamespace: string;
+  /**
+   * Namespace of the Secrets no service but auth may read: the tenants' private signing keys and
+   * database owner credentials. Services are granted Secrets in the platform namespace, and RBAC
+   * cannot narrow list/watch by name, so these must live elsewhere.
+   */
+  keysNamespace: string;
   /** Every tenant is reachable at `<name>.<baseDomain>`. */
   baseDomain: string;
   ingressClassName: string | undefined;
@@ -46,6 +55,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -75,8 +85,21 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
   if (kafkaBrokers.some((b) => !/^[^:\s]+:\d+$/.test(b))) {
     throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port...], got "${env.KAFKA_BROKERS}"`);
   }
+  const platformNamespace = env.TENANTRY_NAMESPACE ?? 'tenantry-system';
+  const keysNamespace = env.TENANTRY_KEYS_NAMESPACE || `${platformNamespace}-keys`;
+  if (!DNS_LABEL.test(keysNamespace)) {
+    throw new ConfigError(
+      `TENANTRY_KEYS_NAMESPACE must be a namespace name (a DNS label), got "${keysNamespace}"`,
+    );
+  }
+  if (keysNamespace === platformNamespace) {
+    throw new ConfigError(
+      `TENANTRY_KEYS_NAMESPACE must differ from TENANTRY_NAMESPACE ("${platformNamespace}"): services may read Secrets there, and private keys must be out of their reach`,
+    );
+  }
   return {
-    platformNamespace: env.TENANTRY_NAMESPACE ?? 'tenantry-system',
+    platformNamespace,
+    keysNamespace,
     baseDomain,
     ingressClassName: env.TENANTRY_INGRESS_CLASS || undefined,
     tlsSecretName: env.TENANTRY_TLS_SECRET || undefined,

@@ -93,12 +93,15 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
     () => networking.listNamespacedIngress({ namespace, labelSelector: ownedSelector }),
     ownedSelector,
   ) as CachedInformer<KubernetesObject>;
-  const secrets = makeInformer(
-    kc,
-    `/api/v1/namespaces/${namespace}/secrets`,
-    () => core.listNamespacedSecret({ namespace, labelSelector: ownedSelector }),
-    ownedSelector,
-  ) as CachedInformer<KubernetesObject>;
+  const secretsIn = (where: string) =>
+    makeInformer(
+      kc,
+      `/api/v1/namespaces/${where}/secrets`,
+      () => core.listNamespacedSecret({ namespace: where, labelSelector: ownedSelector }),
+      ownedSelector,
+    ) as CachedInformer<KubernetesObject>;
+  const secrets = secretsIn(namespace);
+  const keySecrets = secretsIn(config.keysNamespace);
 
   const reconcile = createTenantReconciler({
     config,
@@ -161,7 +164,7 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
   plans.on('add', onPlan);
   plans.on('update', onPlan);
   plans.on('delete', onPlan);
-  for (const informer of [ingresses, secrets]) {
+  for (const informer of [ingresses, secrets, keySecrets]) {
     informer.on('delete', enqueueOwner);
     informer.on('update', enqueueOwner);
   }
@@ -171,6 +174,7 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
     ['plans', plans as unknown as CachedInformer<KubernetesObject>],
     ['ingresses', ingresses],
     ['secrets', secrets],
+    ['keys-namespace-secrets', keySecrets],
   ];
   const informers = named.map(([, informer]) => informer);
   for (const [resource, informer] of named) {

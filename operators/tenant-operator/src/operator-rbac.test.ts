@@ -27,14 +27,15 @@ interface Variant {
 function variants(): Variant[] {
   const full = shippedRules();
   const result: Variant[] = [{ label: 'all rules', rules: full }];
-  for (const scope of ['cluster', 'namespaced'] as const) {
+  for (const scope of ['cluster', 'namespaced', 'keys'] as const) {
     full[scope].forEach((rule, index) => {
       for (const verb of rule.verbs) {
         const reduced = structuredClone(full);
         reduced[scope] = reduced[scope]
           .map((r, i) => (i === index ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r))
           .filter((r) => r.verbs.length > 0);
-        result.push({ label: `${verb} ${(rule.resources ?? []).join(',')}`, rules: reduced });
+        const where = scope === 'keys' ? ' (keys namespace)' : '';
+        result.push({ label: `${verb} ${(rule.resources ?? []).join(',')}${where}`, rules: reduced });
       }
     });
   }
@@ -68,6 +69,13 @@ async function scenario(h: OperatorHarness, name: string): Promise<string | unde
     await until(
       'Secret repaired',
       async () => (await core.readNamespacedSecret(secret)).data?.host !== tampered,
+    );
+    // The same for the owner's Secret, in the keys namespace.
+    const owner = { name: `tenant-${name}-db-owner`, namespace: h.keysNamespace };
+    await core.patchNamespacedSecret({ ...owner, body: { data: { host: tampered } } }, mergePatch);
+    await until(
+      'owner Secret repaired',
+      async () => (await core.readNamespacedSecret(owner)).data?.host !== tampered,
     );
     await h.patchTenantSpec(name, { suspended: true });
     await until('Suspended', () => ready('Suspended'));

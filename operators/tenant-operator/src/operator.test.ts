@@ -1,17 +1,28 @@
-import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import { adminSql, devstack } from '@tenantry/devstack/testing';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  CoreV1Api,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
+import { adminSql, devstack, serviceAccountKubeConfig } from '@tenantry/devstack/testing';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import {
   appRoleName,
   appSecretName,
   databaseName,
   FINALIZER,
   ingressName,
+  ownerSecretName,
   publicKeysConfigMapName,
+  signingKeySecretName,
   topicNames,
 } from './tenant/names.ts';
+import { generateSigningKey } from './tenant/signing-key.ts';
 import { type OperatorHarness, startOperatorHarness } from './test-support.ts';
 
 /**
@@ -24,6 +35,8 @@ let h: OperatorHarness;
 const kafka = () =>
   new Kafka({ clientId: 'operator-test', brokers: devstack().kafka.brokers, logLevel: logLevel.NOTHING });
 const READY = { timeout: 30_000, interval: 200 };
+/** The users service's Role, as its chart ships it. */
+const USERS_RBAC = fileURLToPath(new URL('../../../charts/users/files/rbac.yaml', import.meta.url));
 
 beforeAll(async () => {
   h = await startOperatorHarness();
@@ -100,10 +113,11 @@ describe('a Tenant is provisioned', () => {
     expect(tenant?.status?.topics).toEqual(topicNames(name));
     expect(tenant?.status?.readySeconds).toBeGreaterThan(0);
 
-    // Its own token signing key: a public JWKS whose kid is in status, and a private key beside it.
+    // Its own token signing key: a public JWKS whose kid is in status, and a private key beside it,
+    // in the keys namespace.
     const keySecret = await h.admin.makeApiClient(CoreV1Api).readNamespacedSecret({
       name: tenant?.status?.identity?.signingKeySecret ?? '',
-      namespace: h.namespace,
+      namespace: h.keysNamespace,
     });
     const jwks = JSON.parse(Buffer.from(keySecret.data?.['jwks.json'] ?? '', 'base64').toString('utf8'));
     expect(jwks.keys).toEqual([
@@ -191,6 +205,53 @@ describe('a Tenant is provisioned', () => {
     expect((await h.getTenant(a))?.status?.identity?.keyId).toBe(keyA);
   });
 
+  test('a key and owner credentials left in the platform namespace by an older install are moved, not replaced', async () => {
+    const name = h.tenantName('legacy');
+    const core = h.admin.makeApiClient(CoreV1Api);
+    // What an install from before the keys namespace left: both private Secrets beside the app's.
+    const key = generateSigningKey();
+    const ownerPassword = 'a-password-from-the-older-install';
+    const labels = { 'tenantry.dev/tenant': name, 'app.kubernetes.io/managed-by': 'tenantry-operator' };
+    await core.createNamespacedSecret({
+      namespace: h.namespace,
+      body: {
+        metadata: { name: signingKeySecretName(name), labels },
+        stringData: {
+          kid: key.keyId,
+          'private.jwk': JSON.stringify(key.privateJwk),
+          'jwks.json': JSON.stringify({ keys: [key.publicJwk] }),
+        },
+      },
+    });
+    await core.createNamespacedSecret({
+      namespace: h.namespace,
+      body: { metadata: { name: ownerSecretName(name), labels }, stringData: { password: ownerPassword } },
+    });
+
+    await h.createTenant(name, {});
+    await waitReady(name);
+    // The same key (tokens already issued stay valid), now where no service but auth may read it.
+    expect((await h.getTenant(name))?.status?.identity?.keyId).toBe(key.keyId);
+    const moved = await core.readNamespacedSecret({
+      name: signingKeySecretName(name),
+      namespace: h.keysNamespace,
+    });
+    expect(Buffer.from(moved.data?.kid ?? '', 'base64').toString('utf8')).toBe(key.keyId);
+    const owner = await core.readNamespacedSecret({
+      name: ownerSecretName(name),
+      namespace: h.keysNamespace,
+    });
+    expect(Buffer.from(owner.data?.password ?? '', 'base64').toString('utf8')).toBe(ownerPassword);
+    for (const secret of [signingKeySecretName(name), ownerSecretName(name)]) {
+      await expect(
+        core.readNamespacedSecret({ name: secret, namespace: h.namespace }),
+        secret,
+      ).rejects.toMatchObject({
+        code: 404,
+      });
+    }
+  });
+
   test('a Tenant naming an unknown plan says why it is not Ready, and becomes Ready once the plan exists', async () => {
     const name = h.tenantName('noplan');
     await h.createTenant(name, { plan: `missing-${name}` });
@@ -198,6 +259,51 @@ describe('a Tenant is provisioned', () => {
     expect((await h.condition(name, 'Ready'))?.message).toContain(`missing-${name}`);
     await h.patchTenantSpec(name, { plan: 'free' });
     await waitReady(name);
+  });
+});
+
+describe('private Secrets', () => {
+  test("a service's account (the users chart's RBAC) reads app credentials, never a signing key or owner credentials", async () => {
+    const name = h.tenantName('priv');
+    await h.createTenant(name, {});
+    await waitReady(name);
+    // The users service's shipped Role, bound in the platform namespace, as its chart does.
+    const rules = (parse(readFileSync(USERS_RBAC, 'utf8')) as { rules: V1PolicyRule[] }).rules;
+    const rbac = h.admin.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createNamespacedRole({ namespace: h.namespace, body: { metadata: { name: 'users' }, rules } });
+    const users = await serviceAccountKubeConfig(h.admin, h.namespace, 'users');
+    await rbac.createNamespacedRoleBinding({
+      namespace: h.namespace,
+      body: {
+        metadata: { name: 'users' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'users' },
+        subjects: [{ kind: 'ServiceAccount', name: 'users', namespace: h.namespace }],
+      },
+    });
+    const asUsers = users.makeApiClient(CoreV1Api);
+
+    // Everything it can see: the app credentials, and no private Secret of any tenant.
+    await expect
+      .poll(
+        async () =>
+          (await asUsers.listNamespacedSecret({ namespace: h.namespace })).items.map((s) => s.metadata?.name),
+        READY,
+      )
+      .toContain(appSecretName(name));
+    const visible = (await asUsers.listNamespacedSecret({ namespace: h.namespace })).items.map(
+      (s) => s.metadata?.name ?? '',
+    );
+    expect(visible.filter((secret) => /-(signing-key|db-owner)$/.test(secret))).toEqual([]);
+    // And the keys namespace is out of its reach, by name or by listing.
+    await expect(
+      asUsers.readNamespacedSecret({ name: signingKeySecretName(name), namespace: h.keysNamespace }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      asUsers.readNamespacedSecret({ name: ownerSecretName(name), namespace: h.keysNamespace }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(asUsers.listNamespacedSecret({ namespace: h.keysNamespace })).rejects.toMatchObject({
+      code: 403,
+    });
   });
 });
 
@@ -315,11 +421,16 @@ describe('deletion', () => {
     await open.end().catch(() => {});
     expect(await databaseExists(name)).toBe(false);
     expect(await topicPartitions(topicNames(name)[0] ?? '')).toBeUndefined();
-    await expect(
-      h.admin
-        .makeApiClient(CoreV1Api)
-        .readNamespacedSecret({ name: appSecretName(name), namespace: h.namespace }),
-    ).rejects.toMatchObject({ code: 404 });
+    const core = h.admin.makeApiClient(CoreV1Api);
+    for (const [secret, namespace] of [
+      [appSecretName(name), h.namespace],
+      [ownerSecretName(name), h.keysNamespace],
+      [signingKeySecretName(name), h.keysNamespace],
+    ] as const) {
+      await expect(core.readNamespacedSecret({ name: secret, namespace }), secret).rejects.toMatchObject({
+        code: 404,
+      });
+    }
   });
 
   test('a tenant deleted while it is still provisioning is cleaned up', async () => {

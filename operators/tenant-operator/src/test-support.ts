@@ -42,21 +42,28 @@ export interface HarnessOptions {
   rules?: Rules;
 }
 
-/** The rules of config/rbac: cluster-wide (ClusterRole) and in the platform namespace (Role). */
+/**
+ * The rules of config/rbac: cluster-wide (ClusterRole), in the platform namespace (Role) and in the
+ * keys namespace (Role).
+ */
 export interface Rules {
   cluster: PolicyRule[];
   namespaced: PolicyRule[];
+  keys: PolicyRule[];
 }
 
 export function shippedRules(): Rules {
   return {
     cluster: (loadYaml('cluster-role.yaml') as { rules: PolicyRule[] }).rules,
     namespaced: (loadYaml('role.yaml') as { rules: PolicyRule[] }).rules,
+    keys: (loadYaml('keys-role.yaml') as { rules: PolicyRule[] }).rules,
   };
 }
 
 export interface OperatorHarness {
   namespace: string;
+  /** Where the operator keeps signing keys and owner credentials (config.keysNamespace). */
+  keysNamespace: string;
   shard: string;
   baseDomain: string;
   admin: KubeConfig;
@@ -80,6 +87,7 @@ function loadYaml(file: string): KubernetesObject {
 async function serviceAccountKubeConfig(
   admin: KubeConfig,
   namespace: string,
+  keysNamespace: string,
   name: string,
   rules: Rules,
 ): Promise<KubeConfig> {
@@ -116,6 +124,21 @@ async function serviceAccountKubeConfig(
       subjects: subject,
     },
   });
+  // An empty rule list is still a Role: the RBAC test takes the keys namespace's verbs away too.
+  const keysRole = {
+    ...loadYaml('keys-role.yaml'),
+    metadata: { name: 'tenantry-operator-keys', namespace: keysNamespace },
+    rules: rules.keys,
+  };
+  await applyManifests(admin, [keysRole], 'tenantry-tests');
+  await rbac.createNamespacedRoleBinding({
+    namespace: keysNamespace,
+    body: {
+      metadata: { name: 'tenantry-operator-keys' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenantry-operator-keys' },
+      subjects: subject,
+    },
+  });
   return createServiceAccountKubeConfig(admin, namespace, name);
 }
 
@@ -126,10 +149,15 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
   const namespace = uniqueName('platform');
   const shard = namespace;
   const baseDomain = `${shard}.test`;
-  await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  // The operator's default for TENANTRY_KEYS_NAMESPACE.
+  const keysNamespace = `${namespace}-keys`;
+  for (const name of [namespace, keysNamespace]) {
+    await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  }
   const operatorKc = await serviceAccountKubeConfig(
     admin,
     namespace,
+    keysNamespace,
     'tenantry-operator',
     options.rules ?? shippedRules(),
   );
@@ -161,6 +189,7 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
 
   const harness: OperatorHarness = {
     namespace,
+    keysNamespace: config.keysNamespace,
     shard,
     baseDomain,
     admin,

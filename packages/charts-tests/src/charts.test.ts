@@ -2,7 +2,9 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   CoreV1Api,
+  type KubeConfig,
   RbacAuthorizationV1Api,
   type V1Container,
   type V1Deployment,
@@ -36,6 +38,18 @@ const SERVICE_FACTS: Record<ServiceChart, { port: number; config: string; livene
 const TENANT_SECRETS_RULES: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
 ];
+/** The operator's rules in the keys namespace, from the file its integration tests run with. */
+const OPERATOR_KEYS_ROLE = 'operators/tenant-operator/config/rbac/keys-role.yaml';
+/**
+ * auth's rules in the keys namespace: the private signing keys, read only. No other service has any
+ * rule there: RBAC cannot narrow a list or watch of Secrets by name, so a grant there to users or the
+ * gateway would hand them every tenant's signing key.
+ */
+const AUTH_KEYS_RULES: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+];
+/** The keys namespace of a release whose global.keysNamespace.name is left empty. */
+const keysNamespaceOf = (namespace: string) => `${namespace}-keys`;
 /** users' rules: the database credentials Secrets, and the public keys ConfigMaps to verify tokens. */
 const USERS_RULES: V1PolicyRule[] = [
   ...TENANT_SECRETS_RULES,
@@ -109,6 +123,24 @@ function only(objects: KubeObject[], kind: string, chart = 'tenant-operator'): K
     `exactly one ${kind} of ${chart}`,
   ).toHaveLength(1);
   return found[0] as KubeObject;
+}
+
+/** The objects rendered into one namespace. */
+function inNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
+  return objects.filter((object) => object.metadata.namespace === namespace);
+}
+
+/**
+ * Creates a namespace unless it exists. The umbrella creates the keys namespace before its other
+ * objects when Helm installs it, but a server-side dry run stores nothing, so the Roles placed there
+ * need it to exist beforehand.
+ */
+async function ensureNamespace(kube: KubeConfig, name: string): Promise<void> {
+  try {
+    await kube.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) throw error;
+  }
 }
 
 function operatorDeployment(objects: KubeObject[]): V1Deployment {
@@ -261,9 +293,14 @@ describe('chart sources', () => {
         'NOTES.txt',
       ]),
     );
+    // auth alone also has a Role and RoleBinding in the keys namespace (it signs tokens with the
+    // private keys there); no other service chart has, or may have, any template for it.
+    const keysTemplates = ['keys-role.yaml', 'keys-rolebinding.yaml'];
+    expect(shape.filter((file) => keysTemplates.includes(file))).toEqual([]);
     for (const service of SERVICES) {
-      expect(templates(service), service).toEqual(shape);
-      for (const file of shape.filter((name) => name.endsWith('.yaml'))) {
+      const expected = service === 'auth' ? [...shape, ...keysTemplates].sort() : shape;
+      expect(templates(service), service).toEqual(expected);
+      for (const file of expected.filter((name) => name.endsWith('.yaml'))) {
         const source = repoFile(`charts/${service}/templates/${file}`);
         // No object written out by hand: the template ends in one include of a common helper.
         expect(source, `${service}/${file}`).not.toMatch(/^apiVersion:/m);
@@ -395,6 +432,13 @@ describe('values and schemas', () => {
     { set: 'global.postgres.unknownKey=x', error: "additional properties 'unknownKey' not allowed" },
     { set: 'global.kafka.brokers=no-port', error: 'does not match pattern' },
     { set: 'global.baseDomain=Not_A_Domain', error: 'does not match pattern' },
+    { set: 'global.keysNamespace.name=Not_A_Namespace', error: 'does not match pattern' },
+    { set: 'global.keysNamespace.unknownKey=x', error: "additional properties 'unknownKey' not allowed" },
+    // The keys namespace exists to be out of the services' reach: never the release namespace.
+    {
+      set: 'global.keysNamespace.name=default',
+      error: 'global.keysNamespace.name must differ from the release namespace default',
+    },
     { set: 'tenant-operator.resources.limits=null', error: "missing property 'limits'" },
     { set: 'tenant-operator.securityContext.runAsUser=0', error: 'minimum' },
     // Two replicas without leader election would both reconcile every tenant.
@@ -429,7 +473,8 @@ describe('values and schemas', () => {
 describe('rendered output', () => {
   test.for(SCENARIOS)(
     '$name: every object is accepted by the API server (server-side dry run)',
-    async ({ args }, { namespace }) => {
+    async ({ args }, { namespace, kube }) => {
+      await ensureNamespace(kube, keysNamespaceOf(namespace));
       const manifest = await charts.helm([
         'template',
         uniqueName('dry'),
@@ -447,7 +492,12 @@ describe('rendered output', () => {
 
   test.for([OPERATOR, ...SERVICES.map((service) => `charts/${service}`)])(
     '%s on its own renders objects the API server accepts',
-    async (chart, { namespace }) => {
+    async (chart, { namespace, kube }) => {
+      // A subchart on its own never creates the keys namespace (the umbrella does), so it is made
+      // here for the two charts with a Role there. gateway and users go without it: anything they
+      // rendered into it would be refused.
+      if (chart === OPERATOR || chart === 'charts/auth')
+        await ensureNamespace(kube, keysNamespaceOf(namespace));
       const manifest = await charts.helm(['template', uniqueName('alone'), chart, '--namespace', namespace]);
       expect(parseObjects(manifest).length).toBeGreaterThan(0);
       await charts.kubectl(SERVER_DRY_RUN, manifest);
@@ -493,7 +543,7 @@ describe('rendered output', () => {
     const release = uniqueName('rbac');
     const objects = await charts.render(UMBRELLA, release, 'platform');
     const clusterRole = only(objects, 'ClusterRole') as KubeObject & { rules: unknown };
-    const role = only(objects, 'Role') as KubeObject & { rules: unknown };
+    const role = only(inNamespace(objects, 'platform'), 'Role') as KubeObject & { rules: unknown };
     expect(clusterRole.rules).toEqual(rulesOf('operators/tenant-operator/config/rbac/cluster-role.yaml'));
     expect(role.rules).toEqual(rulesOf('operators/tenant-operator/config/rbac/role.yaml'));
     // Cluster-scoped names carry the release: two releases never share (or delete) each other's.
@@ -501,13 +551,175 @@ describe('rendered output', () => {
     expect(role.metadata.namespace).toBe('platform');
     const serviceAccount = only(objects, 'ServiceAccount').metadata.name;
     for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
-      const binding = only(objects, kind) as KubeObject & { roleRef: { name: string }; subjects: unknown };
+      const binding = only(
+        kind === 'RoleBinding' ? inNamespace(objects, 'platform') : objects,
+        kind,
+      ) as KubeObject & { roleRef: { name: string }; subjects: unknown };
       expect(binding.roleRef.name).toBe(clusterRole.metadata.name);
       expect(binding.subjects).toEqual([
         { kind: 'ServiceAccount', name: serviceAccount, namespace: 'platform' },
       ]);
     }
     expect(operatorDeployment(objects).spec?.template.spec?.serviceAccountName).toBe(serviceAccount);
+  });
+
+  test('in the keys namespace, only the operator and auth have a Role, with their rules, bound to their accounts', async () => {
+    const release = uniqueName('keys');
+    const objects = await charts.render(UMBRELLA, release, 'platform');
+    const keys = inNamespace(objects, 'platform-keys');
+    const expected = {
+      'tenant-operator': rulesOf(OPERATOR_KEYS_ROLE),
+      auth: AUTH_KEYS_RULES,
+    };
+    // The operator's file grants what it writes there: the Secrets, nothing else.
+    expect(expected['tenant-operator']).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+      },
+    ]);
+    // auth's chart file says the same as this test.
+    expect(rulesOf('charts/auth/files/keys-rbac.yaml')).toEqual(AUTH_KEYS_RULES);
+    expect(keys.map(({ kind, metadata }) => `${kind} ${metadata.name}`).sort()).toEqual(
+      [
+        `Role ${release}-auth-keys`,
+        `RoleBinding ${release}-auth-keys`,
+        `Role ${release}-tenant-operator-keys`,
+        `RoleBinding ${release}-tenant-operator-keys`,
+      ].sort(),
+    );
+    for (const [chart, rules] of Object.entries(expected)) {
+      const role = only(keys, 'Role', chart) as KubeObject & { rules: unknown };
+      expect(role.rules, chart).toEqual(rules);
+      // Not the name of the chart's Role in the release namespace.
+      expect(role.metadata.name).not.toBe(
+        only(inNamespace(objects, 'platform'), 'Role', chart).metadata.name,
+      );
+      const binding = only(keys, 'RoleBinding', chart) as KubeObject & {
+        roleRef: unknown;
+        subjects: unknown;
+      };
+      // The subject is the chart's ServiceAccount, which lives in the release namespace.
+      expect({ roleRef: binding.roleRef, subjects: binding.subjects }, chart).toEqual({
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+        subjects: [
+          {
+            kind: 'ServiceAccount',
+            name: only(objects, 'ServiceAccount', chart).metadata.name,
+            namespace: 'platform',
+          },
+        ],
+      });
+    }
+    // Both programs are told where it is.
+    const envOf = (chart: string) =>
+      new Map(containersOf(deploymentOf(objects, chart))[0]?.env?.map(({ name, value }) => [name, value]));
+    expect(envOf('tenant-operator').get('TENANTRY_KEYS_NAMESPACE')).toBe('platform-keys');
+    expect(envOf('auth').get('KEYS_NAMESPACE')).toBe('platform-keys');
+    for (const chart of ['gateway', 'users']) {
+      expect(
+        [...envOf(chart).keys()].filter((name) => name.includes('KEYS')),
+        chart,
+      ).toEqual([]);
+    }
+    // The gateway and users charts on their own: every namespaced object in the release namespace.
+    for (const service of ['gateway', 'users']) {
+      for (const { kind, metadata } of await charts.render(`charts/${service}`, release, 'platform')) {
+        expect(metadata.namespace ?? 'platform', `${service} ${kind} ${metadata.name}`).toBe('platform');
+      }
+    }
+    // rbac.create=false leaves them to the platform engineer, as it does the other Roles.
+    const off = await charts.render(UMBRELLA, release, 'platform', [
+      '--set',
+      'tenant-operator.rbac.create=false,auth.rbac.create=false',
+    ]);
+    expect(inNamespace(off, 'platform-keys')).toEqual([]);
+  });
+
+  test.for(SCENARIOS)(
+    "$name: nothing but the operator's and auth's RBAC is rendered outside the release namespace",
+    async ({ args }) => {
+      const objects = await charts.render(UMBRELLA, 'reach', 'platform', args);
+      // Every namespaced object is in the release namespace, but for the operator's and auth's
+      // Roles and RoleBindings in the keys namespace.
+      const elsewhere = objects.filter(
+        ({ metadata }) => metadata.namespace !== undefined && metadata.namespace !== 'platform',
+      );
+      expect(
+        elsewhere
+          .map(
+            ({ kind, metadata }) =>
+              `${metadata.namespace} ${metadata.labels?.['app.kubernetes.io/name']} ${kind}`,
+          )
+          .sort(),
+      ).toEqual(
+        [
+          'platform-keys auth Role',
+          'platform-keys auth RoleBinding',
+          'platform-keys tenant-operator Role',
+          'platform-keys tenant-operator RoleBinding',
+        ].sort(),
+      );
+      // No binding anywhere hands users or the gateway a Role of the keys namespace.
+      const keysBindings = inNamespace(objects, 'platform-keys').filter(({ kind }) => kind === 'RoleBinding');
+      const subjects = keysBindings.flatMap(
+        (binding) => (binding as KubeObject & { subjects: { name: string }[] }).subjects,
+      );
+      expect(subjects.map(({ name }) => name).sort()).toEqual(['reach-auth', 'reach-tenant-operator']);
+    },
+  );
+
+  test('the umbrella creates the keys namespace, kept on uninstall; or not; under any name', async () => {
+    const namespacesOf = (objects: KubeObject[]) => objects.filter(({ kind }) => kind === 'Namespace');
+    const defaults = namespacesOf(await charts.render(UMBRELLA, 'keysns', 'platform'));
+    expect(defaults.map(({ metadata }) => metadata.name)).toEqual(['platform-keys']);
+    const [created] = defaults;
+    // Deleting it would delete every tenant's signing key and owner credentials.
+    expect(created?.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    expect(created?.metadata.labels).toMatchObject({
+      'app.kubernetes.io/part-of': 'tenantry',
+      'app.kubernetes.io/instance': 'keysns',
+      'app.kubernetes.io/managed-by': 'Helm',
+    });
+
+    // Not created: the Roles still go there, and the programs are still told its name.
+    const notCreated = await charts.render(UMBRELLA, 'keysns', 'platform', [
+      '--set',
+      'global.keysNamespace.create=false',
+    ]);
+    expect(namespacesOf(notCreated)).toEqual([]);
+    expect(inNamespace(notCreated, 'platform-keys')).toHaveLength(4);
+
+    // A name of one's own reaches every place the namespace is named, and the default name none.
+    const named = await charts.render(UMBRELLA, 'keysns', 'platform', [
+      '--set',
+      'global.keysNamespace.name=tenantry-secrets',
+    ]);
+    expect(namespacesOf(named).map(({ metadata }) => metadata.name)).toEqual(['tenantry-secrets']);
+    expect(
+      inNamespace(named, 'tenantry-secrets')
+        .map(({ kind, metadata }) => `${metadata.labels?.['app.kubernetes.io/name']} ${kind}`)
+        .sort(),
+    ).toEqual(['auth Role', 'auth RoleBinding', 'tenant-operator Role', 'tenant-operator RoleBinding']);
+    expect(JSON.stringify(named)).not.toContain('platform-keys');
+    const envValue = (chart: string, variable: string) =>
+      containersOf(deploymentOf(named, chart))[0]?.env?.find(({ name }) => name === variable)?.value;
+    expect(envValue('tenant-operator', 'TENANTRY_KEYS_NAMESPACE')).toBe('tenantry-secrets');
+    expect(envValue('auth', 'KEYS_NAMESPACE')).toBe('tenantry-secrets');
+
+    // Only for the components that use it: auth alone still needs it, gateway and users do not.
+    const authOnly = await charts.render(UMBRELLA, 'keysns', 'platform', [
+      '--set',
+      'tenant-operator.enabled=false,gateway.enabled=false,users.enabled=false',
+    ]);
+    expect(namespacesOf(authOnly)).toHaveLength(1);
+    const withoutBoth = await charts.render(UMBRELLA, 'keysns', 'platform', [
+      '--set',
+      'tenant-operator.enabled=false,auth.enabled=false',
+    ]);
+    expect(namespacesOf(withoutBoth)).toEqual([]);
+    expect(inNamespace(withoutBoth, 'platform-keys')).toEqual([]);
   });
 
   test("the services' Roles and ClusterRoles have exactly their rules, bound to each service's account", async () => {
@@ -538,8 +750,10 @@ describe('rendered output', () => {
         ['ClusterRole', 'ClusterRoleBinding'],
       ] as const) {
         const rules = expected[service][kind];
-        const roles = ofChart(objects, kind, service) as (KubeObject & { rules: unknown })[];
-        const bindings = ofChart(objects, bindingKind, service) as (KubeObject & {
+        // Here the release namespace (and cluster scope); the keys namespace has its own test.
+        const scoped = objects.filter(({ metadata }) => (metadata.namespace ?? 'platform') === 'platform');
+        const roles = ofChart(scoped, kind, service) as (KubeObject & { rules: unknown })[];
+        const bindings = ofChart(scoped, bindingKind, service) as (KubeObject & {
           roleRef: { kind: string; name: string };
           subjects: unknown;
         })[];
@@ -601,6 +815,8 @@ describe('rendered output', () => {
       if (service === 'auth') {
         // Large integers are written out, not in the float notation values.yaml numbers would give.
         expect(value.get('REFRESH_TOKEN_TTL_SECONDS')).toBe('2592000');
+        // Where the private signing keys are: the keys namespace, never the platform one.
+        expect(value.get('KEYS_NAMESPACE')).toBe('platform-keys');
       }
       // The containerPort, the Service port and the gateway's default upstream agree.
       expect(container?.ports).toEqual([
@@ -672,6 +888,7 @@ describe('rendered output', () => {
     ]);
     const byName = new Map(full.map((variable) => [variable.name, variable]));
     expect(byName.get('TENANTRY_NAMESPACE')?.value).toBe('platform');
+    expect(byName.get('TENANTRY_KEYS_NAMESPACE')?.value).toBe('platform-keys');
     expect(byName.get('POSTGRES_PUBLIC_PORT')?.value).toBe('6432');
     expect(byName.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     // The admin URL only ever comes from an existing Secret; the chart renders no Secret of its own.
@@ -1020,8 +1237,22 @@ describe('on the API server', () => {
     const apps = kube.makeApiClient(AppsV1Api);
     const core = kube.makeApiClient(CoreV1Api);
     const rbac = kube.makeApiClient(RbacAuthorizationV1Api);
+    const authorization = kube.makeApiClient(AuthorizationV1Api);
     const name = `${release}-tenant-operator`;
     const serviceName = (service: ServiceChart) => `${release}-${service}`;
+    const keys = keysNamespaceOf(namespace);
+    /** Whether the API server's RBAC authorizer lets a ServiceAccount of the release do `verb` on Secrets. */
+    const may = async (account: string, verb: string, where: string) =>
+      (
+        await authorization.createSubjectAccessReview({
+          body: {
+            spec: {
+              user: `system:serviceaccount:${namespace}:${account}`,
+              resourceAttributes: { namespace: where, verb, resource: 'secrets' },
+            },
+          },
+        })
+      ).status?.allowed === true;
     try {
       const installed = await charts.helm(['install', release, ...releaseArgs]);
       expect(installed).toContain('STATUS: deployed');
@@ -1030,6 +1261,34 @@ describe('on the API server', () => {
       expect(installed).toContain('kubectl wait --for=condition=Ready tenant/acme');
       expect(installed).toContain(`port-forward svc/${serviceName('gateway')} 4000:4000`);
       for (const service of SERVICES) expect(installed).toContain(`deployment/${serviceName(service)}`);
+      expect(installed).toContain(`Secrets in namespace ${keys}`);
+
+      // Helm created the keys namespace (the devstack admin may create namespaces) and the Roles in it.
+      const keysNamespace = await core.readNamespace({ name: keys });
+      expect(keysNamespace.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
+      const operatorKeysRole = await rbac.readNamespacedRole({ name: `${name}-keys`, namespace: keys });
+      expect(operatorKeysRole.rules).toEqual(rulesOf(OPERATOR_KEYS_ROLE));
+      const authKeysRole = await rbac.readNamespacedRole({
+        name: `${serviceName('auth')}-keys`,
+        namespace: keys,
+      });
+      expect(authKeysRole.rules).toEqual(AUTH_KEYS_RULES);
+      // What the bindings grant, as the API server's authorizer decides it. users may read Secrets of
+      // the platform namespace (the app credentials), so a denial below is about the namespace.
+      for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) {
+        expect(await may(name, verb, keys), `operator ${verb}`).toBe(true);
+      }
+      for (const verb of ['get', 'list', 'watch']) {
+        expect(await may(serviceName('auth'), verb, keys), `auth ${verb}`).toBe(true);
+        expect(
+          await may(serviceName('users'), verb, namespace),
+          `users ${verb} in the platform namespace`,
+        ).toBe(true);
+        for (const service of ['users', 'gateway'] as const) {
+          expect(await may(serviceName(service), verb, keys), `${service} ${verb}`).toBe(false);
+        }
+      }
+      expect(await may(serviceName('auth'), 'create', keys)).toBe(false);
 
       const before = await apps.readNamespacedDeployment({ name, namespace });
       const liveRole = await rbac.readClusterRole({ name });
@@ -1101,59 +1360,57 @@ describe('on the API server', () => {
       // A failed uninstall shows in the assertions below; it must not hide why the test failed.
       await charts.helm(['uninstall', release, '--namespace', namespace]).catch(() => undefined);
     }
-    // Cluster-scoped objects go with the release.
+    // Cluster-scoped objects go with the release, and so does the RBAC in the keys namespace.
     for (const clusterScoped of [name, serviceName('gateway')]) {
       await expect(rbac.readClusterRole({ name: clusterScoped })).rejects.toMatchObject({ code: 404 });
       await expect(rbac.readClusterRoleBinding({ name: clusterScoped })).rejects.toMatchObject({ code: 404 });
     }
+    for (const keysRbac of [`${name}-keys`, `${serviceName('auth')}-keys`]) {
+      await expect(rbac.readNamespacedRole({ name: keysRbac, namespace: keys })).rejects.toMatchObject({
+        code: 404,
+      });
+      await expect(rbac.readNamespacedRoleBinding({ name: keysRbac, namespace: keys })).rejects.toMatchObject(
+        {
+          code: 404,
+        },
+      );
+    }
+    // The keys namespace stays, with the tenants' keys: helm.sh/resource-policy: keep.
+    const kept = await core.readNamespace({ name: keys });
+    expect(kept.metadata?.deletionTimestamp).toBeUndefined();
   });
 
   test('NOTES render for each chart on its own and for the umbrella without the operator or gateway', async ({
     namespace,
   }) => {
-    const standalone = await charts.helm([
-      'install',
-      uniqueName('notes'),
-      OPERATOR,
-      '--namespace',
-      namespace,
-      '--dry-run=client',
-      '--set',
-      'plans.installDefaults=false',
-    ]);
-    expect(standalone).toContain('kubectl apply -f crds/');
-    expect(standalone).toContain('kubectl wait --for=condition=Ready tenant/acme');
-    const disabled = await charts.helm([
-      'install',
-      uniqueName('notes'),
-      UMBRELLA,
-      '--namespace',
-      namespace,
-      '--dry-run=client',
-      '--set',
-      'tenant-operator.enabled=false',
-    ]);
-    expect(disabled).toContain('The tenant operator is disabled');
-    const withoutGateway = await charts.helm([
-      'install',
-      uniqueName('notes'),
-      UMBRELLA,
-      '--namespace',
-      namespace,
-      '--dry-run=client',
-      '--set',
-      'gateway.enabled=false,tenant-operator.plans.installDefaults=false',
-    ]);
-    expect(withoutGateway).toContain('The gateway is disabled');
-    for (const service of SERVICES) {
-      const alone = await charts.helm([
+    /** The NOTES (and manifests) of a client-side dry-run install of `chart` with `set` values. */
+    const notes = (chart: string, set?: string) =>
+      charts.helm([
         'install',
         uniqueName('notes'),
-        `charts/${service}`,
+        chart,
         '--namespace',
         namespace,
         '--dry-run=client',
+        ...(set ? ['--set', set] : []),
       ]);
+    const standalone = await notes(OPERATOR, 'plans.installDefaults=false');
+    expect(standalone).toContain('kubectl apply -f crds/');
+    expect(standalone).toContain('kubectl wait --for=condition=Ready tenant/acme');
+    const disabled = await notes(UMBRELLA, 'tenant-operator.enabled=false');
+    expect(disabled).toContain('The tenant operator is disabled');
+    const withoutGateway = await notes(
+      UMBRELLA,
+      'gateway.enabled=false,tenant-operator.plans.installDefaults=false',
+    );
+    expect(withoutGateway).toContain('The gateway is disabled');
+    const keysByHand = await notes(
+      UMBRELLA,
+      'global.keysNamespace.create=false,tenant-operator.plans.installDefaults=false',
+    );
+    expect(keysByHand).toContain(`kubectl create namespace ${keysNamespaceOf(namespace)}`);
+    for (const service of SERVICES) {
+      const alone = await notes(`charts/${service}`);
       expect(alone, service).toContain(`The Tenantry ${service} service is installed`);
     }
   });

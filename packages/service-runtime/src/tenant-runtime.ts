@@ -10,6 +10,7 @@ import {
 } from '@tenantry/metrics';
 import type { DependencyCheck } from '@tenantry/service-kit';
 import { TenantDatabases } from '@tenantry/tenant-db';
+import { defaultKeysNamespace } from '@tenantry/tenant-secrets';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { TenantServiceSettings } from './settings.ts';
 
@@ -22,7 +23,10 @@ export interface TenantRuntimeOptions {
   settings: Pick<
     TenantServiceSettings,
     'PLATFORM_NAMESPACE' | 'KAFKA_BROKERS' | 'DB_MAX_CONNECTIONS_PER_TENANT' | 'DB_MAX_TENANTS_OPEN'
-  >;
+  > & {
+    /** Where the private signing keys are (with `signing`); `<PLATFORM_NAMESPACE>-keys` by default. */
+    KEYS_NAMESPACE?: string | undefined;
+  };
   logger: Logger;
   /** Defaults to the KUBECONFIG file, else the pod's service account. */
   kc?: KubeConfig;
@@ -80,7 +84,16 @@ export async function startTenantRuntime(options: TenantRuntimeOptions): Promise
     closers.push(() => databases.close());
     registerPoolMetrics(metrics.registry, () => databases.stats());
 
-    const keys = await TenantKeys.start({ kc, namespace, logger, signing: options.signing ?? false });
+    // Signing: the private keys, in the keys namespace (granted to auth alone). Verifying: the public
+    // keys the operator publishes in the platform namespace.
+    const keys = options.signing
+      ? await TenantKeys.start({
+          kc,
+          namespace: settings.KEYS_NAMESPACE ?? defaultKeysNamespace(namespace),
+          logger,
+          signing: true,
+        })
+      : await TenantKeys.start({ kc, namespace, logger });
     closers.push(() => keys.close());
 
     const kafka = new KafkaClient({

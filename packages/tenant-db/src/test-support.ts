@@ -56,7 +56,13 @@ export async function writeTenantSecrets(
     metadata: { name, uid: randomUUID() },
     spec: { displayName: name, plan: 'free' },
   };
-  const credentials = await ensureCredentials(kc.makeApiClient(CoreV1Api), tenant, namespace, endpoint());
+  const core = kc.makeApiClient(CoreV1Api);
+  // The owner's Secret goes to the keys namespace, as the operator's; services never read it.
+  const keys = `${namespace}-keys`;
+  await core.createNamespace({ body: { metadata: { name: keys } } }).catch((error: unknown) => {
+    if ((error as { code?: number }).code !== 409) throw error;
+  });
+  const credentials = await ensureCredentials(core, tenant, { platform: namespace, keys }, endpoint());
   return {
     name,
     database: databaseName(name),

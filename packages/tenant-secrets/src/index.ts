@@ -8,6 +8,7 @@ export {
 export { type SecretHandlers, type SecretWatch, watchTenantSecrets } from './secret-watch.ts';
 export {
   credentialsFromSecret,
+  defaultKeysNamespace,
   isTenantName,
   type JsonWebKeyWithId,
   MANAGED_BY_SELECTOR,

@@ -1,14 +1,22 @@
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 
 /**
- * The contract with the tenant operator (docs/operator.md): per tenant, Secrets in the platform
- * namespace, labelled `tenantry.dev/tenant=<name>` and managed by the operator:
- * - `tenant-<name>-db`: the app role's credentials under host, port, database, username and password.
- *   Its `url` key is never read: it embeds the password, and nothing here may hold a string that
- *   could end up in a log. The owner role's `tenant-<name>-db-owner` is never used by services.
- * - `tenant-<name>-signing-key`: the tenant's token signing key (`kid`, `private.jwk`, `jwks.json`).
+ * The contract with the tenant operator (docs/operator.md): per tenant, Secrets labelled
+ * `tenantry.dev/tenant=<name>` and managed by the operator:
+ * - `tenant-<name>-db`, in the platform namespace: the app role's credentials under host, port,
+ *   database, username and password. Its `url` key is never read: it embeds the password, and nothing
+ *   here may hold a string that could end up in a log.
+ * - `tenant-<name>-signing-key`, in the keys namespace: the tenant's token signing key (`kid`,
+ *   `private.jwk`, `jwks.json`); only auth is granted that namespace. The owner role's
+ *   `tenant-<name>-db-owner` is there too, for the operator alone.
+ * Verifiers read the public keys from the ConfigMap `tenant-<name>-jwks` in the platform namespace.
  */
 export const TENANT_LABEL = 'tenantry.dev/tenant';
+
+/** The keys namespace unless configured otherwise (the operator's TENANTRY_KEYS_NAMESPACE default). */
+export function defaultKeysNamespace(platformNamespace: string): string {
+  return `${platformNamespace}-keys`;
+}
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=tenantry-operator';
 
 const APP_SECRET_NAME = /^tenant-(.+)-db$/;

@@ -5,6 +5,17 @@ import { tenantServiceEnv } from '@tenantry/service-runtime';
 /** The auth service's configuration: the only reader of the environment in this program. */
 const schema = Type.Object({
   ...tenantServiceEnv(3001),
+  /**
+   * Where the operator keeps the tenants' private signing keys (TENANTRY_KEYS_NAMESPACE); only auth is
+   * granted it. `<PLATFORM_NAMESPACE>-keys` when unset.
+   */
+  KEYS_NAMESPACE: Type.Optional(
+    Type.String({
+      maxLength: 63,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      expectation: 'a namespace name (a DNS label)',
+    }),
+  ),
   /** Access token lifetime; short, since a signed-out or demoted user keeps a token this long. */
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 900 }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 3600, maximum: 90 * 86_400, default: 30 * 86_400 }),

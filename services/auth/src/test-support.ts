@@ -41,6 +41,7 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
   const operator = await startOperatorHarness();
   const config = loadAuthConfig({
     PLATFORM_NAMESPACE: operator.namespace,
+    KEYS_NAMESPACE: operator.keysNamespace,
     KAFKA_BROKERS: devstack().kafka.brokers.join(','),
     LOG_LEVEL: 'error',
     // The cheapest argon2id cost the config allows: the tests exercise flows, the benchmark measures cost.

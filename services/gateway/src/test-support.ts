@@ -330,7 +330,11 @@ export async function startGatewayHarness(options: Partial<GatewayOptions> = {})
     ...options,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const signer = await TenantKeys.start({ kc: operator.admin, namespace: operator.namespace, signing: true });
+  const signer = await TenantKeys.start({
+    kc: operator.admin,
+    namespace: operator.keysNamespace,
+    signing: true,
+  });
   const host = (tenant: string) => `${tenant}.${operator.baseDomain}`;
 
   return {

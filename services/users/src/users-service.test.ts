@@ -72,7 +72,7 @@ beforeAll(async () => {
   runtime = await startTenantRuntime({ service: 'users', settings: config, logger, kc: h.admin });
   // Tokens are issued as the auth service issues them, with the tenants' private keys; the users
   // runtime itself follows only the public keys.
-  signer = await TenantKeys.start({ kc: h.admin, namespace: h.namespace, signing: true });
+  signer = await TenantKeys.start({ kc: h.admin, namespace: h.keysNamespace, signing: true });
   await waitFor(
     async () =>
       [tenantA, tenantB].every((t) => runtime.databases.has(t) && runtime.keys.has(t) && signer.has(t)),

@@ -123,6 +123,7 @@ function kafkaFailure(doing: string, error: unknown): StepFailure {
 export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => Promise<ReconcileOutcome> {
   const { config, custom, logger } = deps;
   const namespace = config.platformNamespace;
+  const secretNamespaces = { platform: namespace, keys: config.keysNamespace };
 
   async function getTenant(name: string): Promise<Tenant | undefined> {
     try {
@@ -203,8 +204,8 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
             .catch((error) => {
               throw kafkaFailure(`deleting topics of ${name}`, error);
             });
-          await deleteCredentials(deps.core, name, namespace);
-          await deleteSigningKey(deps.core, name, namespace);
+          await deleteCredentials(deps.core, name, secretNamespaces);
+          await deleteSigningKey(deps.core, name, secretNamespaces);
         } else {
           // Data stays; the tenant's roles stop logging in until someone re-creates the tenant.
           await suspendTenantRoles(deps.postgres, name).catch((error) => {
@@ -303,14 +304,16 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
     try {
       await timed('database', name, async () => {
         const endpoint = { host: config.postgresPublicHost, port: config.postgresPublicPort };
-        const credentials = await ensureCredentials(deps.core, tenant, namespace, endpoint).catch((error) => {
-          throw new StepFailure(
-            'SecretError',
-            `while writing the credentials Secrets: ${kubeMessage(error)}`,
-            true,
-          );
-        });
-        const key = await ensureSigningKey(deps.core, tenant, namespace).catch((error: unknown) => {
+        const credentials = await ensureCredentials(deps.core, tenant, secretNamespaces, endpoint).catch(
+          (error) => {
+            throw new StepFailure(
+              'SecretError',
+              `while writing the credentials Secrets: ${kubeMessage(error)}`,
+              true,
+            );
+          },
+        );
+        const key = await ensureSigningKey(deps.core, tenant, secretNamespaces).catch((error: unknown) => {
           throw new StepFailure(
             'SecretError',
             `while writing the signing key Secret: ${kubeMessage(error)}`,

@@ -14,11 +14,18 @@ import {
 import type { Tenant } from './types.ts';
 
 /**
- * The tenant's database credentials live in two Secrets in the platform namespace: the app role's
- * (what services mount or watch) and the owner role's (only the operator reads it, for migrations).
- * A password is generated once and then always read back from its Secret, so a crash between
- * writing the Secret and setting the role's password converges on the next reconcile.
+ * The tenant's database credentials live in two Secrets: the app role's in the platform namespace
+ * (what services watch) and the owner role's in the keys namespace (only the operator reads it, for
+ * migrations). A password is generated once and then always read back from its Secret, so a crash
+ * between writing the Secret and setting the role's password converges on the next reconcile.
  */
+
+/** Where the operator writes: services may read Secrets of `platform`; only auth is granted `keys`. */
+export interface SecretNamespaces {
+  platform: string;
+  keys: string;
+}
+
 /** The envelope of every Secret the operator writes for a tenant: labelled so informers and cleanup find it. */
 export function tenantSecret(
   tenant: string,
@@ -59,7 +66,11 @@ function secretBody(
   };
 }
 
-async function readSecret(core: CoreV1Api, name: string, namespace: string): Promise<V1Secret | undefined> {
+export async function readSecret(
+  core: CoreV1Api,
+  name: string,
+  namespace: string,
+): Promise<V1Secret | undefined> {
   try {
     return await core.readNamespacedSecret({ name, namespace });
   } catch (error) {
@@ -86,6 +97,31 @@ function upToDate(existing: V1Secret, desired: V1Secret): boolean {
 }
 
 /**
+ * A Secret of the keys namespace, and where an install from before the keys namespace left it: in
+ * the platform namespace (`legacy`, only when the keys namespace has none). The caller adopts a
+ * legacy one's content, then deletes it with deleteSecret, so no service can read it any longer.
+ */
+export async function readKeysSecret(
+  core: CoreV1Api,
+  name: string,
+  namespaces: SecretNamespaces,
+): Promise<{ current?: V1Secret; legacy?: V1Secret }> {
+  const current = await readSecret(core, name, namespaces.keys);
+  if (current) return { current };
+  const legacy = await readSecret(core, name, namespaces.platform);
+  return legacy ? { legacy } : {};
+}
+
+/** Deletes the Secret; one already gone is fine. */
+export async function deleteSecret(core: CoreV1Api, name: string, namespace: string): Promise<void> {
+  try {
+    await core.deleteNamespacedSecret({ name, namespace });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/**
  * Creates the Secret, or replaces it when it drifted from `body` (edited or emptied out of band);
  * an up-to-date Secret is only read. Invariant: after this, the Secret holds exactly `body`'s data.
  */
@@ -107,35 +143,51 @@ async function ensureSecret(
 export async function ensureCredentials(
   core: CoreV1Api,
   tenant: Tenant,
-  namespace: string,
+  namespaces: SecretNamespaces,
   endpoint: DatabaseEndpoint,
 ): Promise<TenantCredentials> {
   const name = tenant.metadata.name;
   const roles = [
-    { key: 'owner' as const, secret: ownerSecretName(name), username: ownerRoleName(name) },
-    { key: 'app' as const, secret: appSecretName(name), username: appRoleName(name) },
+    {
+      key: 'owner' as const,
+      secret: ownerSecretName(name),
+      username: ownerRoleName(name),
+      namespace: namespaces.keys,
+    },
+    {
+      key: 'app' as const,
+      secret: appSecretName(name),
+      username: appRoleName(name),
+      namespace: namespaces.platform,
+    },
   ];
   const credentials = {} as TenantCredentials;
   for (const role of roles) {
-    const existing = await readSecret(core, role.secret, namespace);
-    const password = (existing && decoded(existing, 'password')) || generatePassword();
+    const { current, legacy } =
+      role.key === 'owner'
+        ? await readKeysSecret(core, role.secret, namespaces)
+        : { current: await readSecret(core, role.secret, role.namespace), legacy: undefined };
+    const found = current ?? legacy;
+    const password = (found && decoded(found, 'password')) || generatePassword();
     await ensureSecret(
       core,
-      secretBody(tenant, role.secret, namespace, role.username, password, endpoint),
-      namespace,
-      existing,
+      secretBody(tenant, role.secret, role.namespace, role.username, password, endpoint),
+      role.namespace,
+      current,
     );
+    if (legacy) await deleteSecret(core, role.secret, namespaces.platform);
     credentials[role.key] = { username: role.username, password };
   }
   return credentials;
 }
 
-export async function deleteCredentials(core: CoreV1Api, tenant: string, namespace: string): Promise<void> {
-  for (const name of [appSecretName(tenant), ownerSecretName(tenant)]) {
-    try {
-      await core.deleteNamespacedSecret({ name, namespace });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-  }
+export async function deleteCredentials(
+  core: CoreV1Api,
+  tenant: string,
+  namespaces: SecretNamespaces,
+): Promise<void> {
+  await deleteSecret(core, appSecretName(tenant), namespaces.platform);
+  // Where it is, and where an older install left it.
+  await deleteSecret(core, ownerSecretName(tenant), namespaces.keys);
+  await deleteSecret(core, ownerSecretName(tenant), namespaces.platform);
 }

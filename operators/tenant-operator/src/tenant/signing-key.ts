@@ -8,14 +8,15 @@ import {
   signingKeySecretName,
   TENANT_LABEL,
 } from './names.ts';
-import { tenantSecret } from './secrets.ts';
+import { deleteSecret, readKeysSecret, type SecretNamespaces, tenantSecret } from './secrets.ts';
 import type { Tenant } from './types.ts';
 
 /**
  * Each tenant's access tokens are signed with a key pair of its own (ES256), generated once at
  * provisioning and kept in a Secret: a token of tenant A can never verify under tenant B's key.
- * The key is never regenerated while its Secret exists (that would log every user out); a Secret
- * deleted out of band is replaced by a new key, with a new key id.
+ * The Secret is in the keys namespace, which services other than auth cannot read. The key is never
+ * regenerated while its Secret exists (that would log every user out); a Secret deleted out of band
+ * is replaced by a new key, with a new key id.
  */
 export const SIGNING_ALGORITHM = 'ES256';
 
@@ -44,34 +45,54 @@ export function generateSigningKey(): { privateJwk: JsonWebKey; publicJwk: JsonW
   };
 }
 
+function keyOf(name: string, secret: V1Secret | undefined): SigningKey | undefined {
+  const keyId = Buffer.from(secret?.data?.kid ?? '', 'base64').toString('utf8');
+  const jwks = Buffer.from(secret?.data?.['jwks.json'] ?? '', 'base64').toString('utf8');
+  return keyId && jwks && secret?.data?.['private.jwk'] ? { secretName: name, keyId, jwks } : undefined;
+}
+
+/**
+ * The tenant's signing key, from its Secret in the keys namespace, created there when missing. A key
+ * an older install left in the platform namespace is moved (same key: tokens already issued stay
+ * valid), and then no service can read it any longer.
+ */
 export async function ensureSigningKey(
   core: CoreV1Api,
   tenant: Tenant,
-  namespace: string,
+  namespaces: SecretNamespaces,
 ): Promise<SigningKey> {
   const name = signingKeySecretName(tenant.metadata.name);
-  try {
-    const existing = await core.readNamespacedSecret({ name, namespace });
-    const keyId = Buffer.from(existing.data?.kid ?? '', 'base64').toString('utf8');
-    const jwks = Buffer.from(existing.data?.['jwks.json'] ?? '', 'base64').toString('utf8');
-    if (keyId && jwks) return { secretName: name, keyId, jwks };
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+  const { current, legacy } = await readKeysSecret(core, name, namespaces);
+  const existing = keyOf(name, current);
+  if (existing) return existing;
+  const adopted = keyOf(name, legacy);
+  let key: SigningKey;
+  let body: V1Secret;
+  if (adopted && legacy?.data) {
+    key = adopted;
+    body = { ...tenantSecret(tenant.metadata.name, name, namespaces.keys), data: legacy.data };
+  } else {
+    const { privateJwk, publicJwk, keyId } = generateSigningKey();
+    key = { secretName: name, keyId, jwks: JSON.stringify({ keys: [publicJwk] }) };
+    body = {
+      ...tenantSecret(tenant.metadata.name, name, namespaces.keys),
+      stringData: { kid: keyId, 'private.jwk': JSON.stringify(privateJwk), 'jwks.json': key.jwks },
+    };
   }
-  const { privateJwk, publicJwk, keyId } = generateSigningKey();
-  const jwks = JSON.stringify({ keys: [publicJwk] });
-  const body: V1Secret = {
-    ...tenantSecret(tenant.metadata.name, name, namespace),
-    stringData: { kid: keyId, 'private.jwk': JSON.stringify(privateJwk), 'jwks.json': jwks },
-  };
   try {
-    await core.createNamespacedSecret({ namespace, body });
+    if (current) {
+      // Emptied or broken out of band: replaced, as a deleted one would be.
+      await core.replaceNamespacedSecret({ name, namespace: namespaces.keys, body });
+    } else {
+      await core.createNamespacedSecret({ namespace: namespaces.keys, body });
+    }
   } catch (error) {
     // Another writer created it between our read and create (e.g. a previous leader): keep theirs.
-    if ((error as { code?: number }).code === 409) return ensureSigningKey(core, tenant, namespace);
+    if ((error as { code?: number }).code === 409) return ensureSigningKey(core, tenant, namespaces);
     throw error;
   }
-  return { secretName: name, keyId, jwks };
+  if (legacy) await deleteSecret(core, name, namespaces.platform);
+  return key;
 }
 
 /** The ConfigMap publishing the tenant's public keys, applied (server-side) every reconcile. */
@@ -88,15 +109,20 @@ export function publicKeysConfigMap(tenant: string, namespace: string, key: Sign
   };
 }
 
-export async function deleteSigningKey(core: CoreV1Api, tenant: string, namespace: string): Promise<void> {
+export async function deleteSigningKey(
+  core: CoreV1Api,
+  tenant: string,
+  namespaces: SecretNamespaces,
+): Promise<void> {
   try {
-    await core.deleteNamespacedConfigMap({ name: publicKeysConfigMapName(tenant), namespace });
+    await core.deleteNamespacedConfigMap({
+      name: publicKeysConfigMapName(tenant),
+      namespace: namespaces.platform,
+    });
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  try {
-    await core.deleteNamespacedSecret({ name: signingKeySecretName(tenant), namespace });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
+  // Where it is, and where an older install left it.
+  await deleteSecret(core, signingKeySecretName(tenant), namespaces.keys);
+  await deleteSecret(core, signingKeySecretName(tenant), namespaces.platform);
 }
