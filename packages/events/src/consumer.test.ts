@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { devstack, test, uniqueName } from '@tenantry/devstack/testing';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Sql, TransactionSql } from 'postgres';
@@ -237,5 +238,35 @@ describe('event consumer', () => {
     release();
     await expect.poll(() => effects(t, events[4] as EventEnvelope), POLL).toBe(1);
     await expect.poll(lagOf, POLL).toBe(0);
+  });
+
+  test('a tenant whose database is unavailable waits, without holding up other tenants or being marked poison', async () => {
+    const [down, up] = [await tenantForTest(), await tenantForTest()];
+    let available = false;
+    const unavailable = Object.assign(new Error(`the database of tenant ${down.tenant} is unavailable`), {
+      statusCode: 503,
+    });
+    const waiting = eventFor(down, 'test.waiting');
+    await publish(down.topic, 'agg-1', serializeEvent(waiting));
+    // One partition at a time: a partition held by the unavailable tenant would starve the other.
+    await startConsumer([down.tenant, up.tenant], (tenant) => (tenant === down.tenant ? down.sql : up.sql), {
+      partitionsConsumedConcurrently: 1,
+      maxAttempts: 2,
+      unavailablePauseMs: 300,
+      handle: async (e, tx) => {
+        if (e.tenant === down.tenant && !available) throw unavailable;
+        await recordEffect(e, tx);
+      },
+    });
+    await sleep(1_000);
+    const others = Array.from({ length: 3 }, () => eventFor(up, 'test.other'));
+    for (const e of others) await publish(up.topic, 'agg-1', serializeEvent(e));
+    for (const e of others) await expect.poll(() => effects(up, e), POLL).toBe(1);
+    // Not recorded as poison however often it was tried: the failure was the database's, not the event's.
+    expect(await processed(down, waiting)).toEqual([]);
+
+    available = true;
+    await expect.poll(() => effects(down, waiting), POLL).toBe(1);
+    expect(await processed(down, waiting)).toEqual([{ consumer: 'test-service', failure: null }]);
   });
 });

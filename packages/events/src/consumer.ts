@@ -19,8 +19,13 @@ import { contextFromHeaders } from './trace-context.ts';
  * `processed_events` with `failure` set, logged as an error and skipped; the record keeps it
  * from being retried on a later redelivery and shows what to replay by hand. A message that is not a
  * valid envelope, or whose envelope names another tenant than its topic, is logged and skipped (it
- * has no tenant database to be recorded in). When even the recording fails (the tenant's database is
- * unreachable), the error goes to kafkajs, which does not commit the offset and retries the message.
+ * has no tenant database to be recorded in).
+ *
+ * An unavailable tenant is not a poison event: when its database cannot be had (no credentials, a
+ * suspended tenant's locked role, a database down: an error with statusCode 503 anywhere in its
+ * causes), or even the recording fails, the partition is paused for `unavailablePauseMs` and the
+ * offset left uncommitted, so the event is tried again afterwards, as often as it takes. Pausing
+ * frees the consumer for the other tenants' partitions, which a retry loop in place would hold up.
  *
  * New tenants: kafkajs resolves a topic subscription once, when the consumer starts. The topic list
  * is therefore checked every `topicCheckIntervalMs`; when the matching topics changed (a tenant was
@@ -52,6 +57,8 @@ export interface EventConsumerOptions {
   retryBackoffMs?: number;
   /** Partitions (of any tenants) handled at once; events of one partition are always sequential. */
   partitionsConsumedConcurrently?: number;
+  /** How long a partition whose tenant database is unavailable waits before its event is tried again. */
+  unavailablePauseMs?: number;
   logger?: EventsLogger;
 }
 
@@ -80,6 +87,18 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_RETRY_BACKOFF_MS = 200;
 export const MAX_RETRY_BACKOFF_MS = 5_000;
 export const DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY = 4;
+export const DEFAULT_UNAVAILABLE_PAUSE_MS = 15_000;
+
+/** The tenant's database cannot be had now: the event waits (see EventConsumerOptions), it is not poison. */
+class TenantUnavailableError extends Error {}
+
+/** A dependency that is down says so with statusCode 503 (tenant-db's errors, service-kit's convention). */
+function isUnavailable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if ((cause as { statusCode?: unknown }).statusCode === 503) return true;
+  }
+  return false;
+}
 
 function assertPositiveInteger(option: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -101,12 +120,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const retryBackoffMs = options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS;
   const concurrency = options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY;
+  const unavailablePauseMs = options.unavailablePauseMs ?? DEFAULT_UNAVAILABLE_PAUSE_MS;
   if (groupId === '') throw new Error('createEventConsumer: groupId must not be empty');
   if (consumerName === '') throw new Error('createEventConsumer: consumerName must not be empty');
   assertPositiveInteger('topicCheckIntervalMs', topicCheckIntervalMs, 3_600_000);
   assertPositiveInteger('maxAttempts', maxAttempts, 100);
   assertPositiveInteger('retryBackoffMs', retryBackoffMs, MAX_RETRY_BACKOFF_MS);
   assertPositiveInteger('partitionsConsumedConcurrently', concurrency, 1_000);
+  assertPositiveInteger('unavailablePauseMs', unavailablePauseMs, 3_600_000);
 
   let admin: Admin | undefined;
   let consumer: Consumer | undefined;
@@ -144,13 +165,26 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     signal: AbortSignal,
   ): Promise<void> {
     const where = `event ${event.id} (${event.type}) of tenant ${event.tenant}`;
-    const sql = await tenantSql(event.tenant);
+    const unavailable = (error: unknown) =>
+      new TenantUnavailableError(
+        `the database of tenant ${event.tenant} is unavailable: ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    let sql: Sql;
+    try {
+      sql = await tenantSql(event.tenant);
+    } catch (error) {
+      throw unavailable(error);
+    }
     let failure = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {
         await processOnce(sql, event, trace);
         return;
       } catch (error) {
+        if (isUnavailable(error)) throw unavailable(error);
         failure = errorMessage(error);
         if (attempt === maxAttempts) break;
         const delayMs = Math.min(retryBackoffMs * 2 ** (attempt - 1), MAX_RETRY_BACKOFF_MS);
@@ -164,7 +198,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       }
     }
     await recordPoison(sql, event, failure).catch((error: unknown) => {
-      throw new Error(`while recording ${where} as failed: ${errorMessage(error)}`, { cause: error });
+      throw unavailable(
+        new Error(`while recording ${where} as failed: ${errorMessage(error)}`, { cause: error }),
+      );
     });
     logger?.error(
       { tenant: event.tenant, eventId: event.id, type: event.type, attempts: maxAttempts, failure },
@@ -172,7 +208,23 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     );
   }
 
-  async function eachMessage(
+  async function eachMessage(payload: EachMessagePayload, signal: AbortSignal): Promise<void> {
+    try {
+      await handleMessage(payload, signal);
+    } catch (error) {
+      if (!(error instanceof TenantUnavailableError)) throw error;
+      // kafkajs's way to wait on a dependency: pause this partition, throw so the offset stays.
+      const resume = payload.pause();
+      setTimeout(resume, unavailablePauseMs).unref();
+      logger?.warn(
+        { topic: payload.topic, partition: payload.partition, retryInMs: unavailablePauseMs, err: error },
+        `${error.message}; its events wait, trying again in ${unavailablePauseMs / 1000} s`,
+      );
+      throw error;
+    }
+  }
+
+  async function handleMessage(
     { topic, partition, message, heartbeat }: EachMessagePayload,
     signal: AbortSignal,
   ): Promise<void> {
