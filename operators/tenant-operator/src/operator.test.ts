@@ -79,6 +79,23 @@ async function appUrl(name: string): Promise<string> {
   return Buffer.from(secret.data?.url ?? '', 'base64').toString('utf8');
 }
 
+/** The tenant's credentials, signing key and public keys are all gone: nothing for services to follow. */
+async function expectNoCredentialsOrKeys(name: string): Promise<void> {
+  const core = h.admin.makeApiClient(CoreV1Api);
+  for (const [secret, namespace] of [
+    [appSecretName(name), h.namespace],
+    [ownerSecretName(name), h.keysNamespace],
+    [signingKeySecretName(name), h.keysNamespace],
+  ] as const) {
+    await expect(core.readNamespacedSecret({ name: secret, namespace }), secret).rejects.toMatchObject({
+      code: 404,
+    });
+  }
+  await expect(
+    core.readNamespacedConfigMap({ name: publicKeysConfigMapName(name), namespace: h.namespace }),
+  ).rejects.toMatchObject({ code: 404 });
+}
+
 describe('a Tenant is provisioned', () => {
   test('database, roles, Secret, migrations, topics and Ingress, with every condition True', async () => {
     const name = h.tenantName('acme');
@@ -389,10 +406,13 @@ describe('suspend and resume', () => {
 });
 
 describe('deletion', () => {
-  test('reclaimPolicy Retain keeps the database and topics, removes the route, locks the roles', async () => {
+  test('reclaimPolicy Retain keeps the database and topics, removes the route, credentials and keys, locks the roles; re-created, the data is back', async () => {
     const name = h.tenantName('keep');
     await h.createTenant(name, {});
     await waitReady(name);
+    const before = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
+    await before`insert into tenant_settings (key, value) values ('kept', ${before.json({ yes: true })})`;
+    await before.end();
     await h.deleteTenant(name);
     await expect.poll(() => h.getTenant(name), READY).toBeUndefined();
     expect(await databaseExists(name)).toBe(true);
@@ -408,6 +428,20 @@ describe('deletion', () => {
     >`select rolcanlogin from pg_roles where rolname = ${appRoleName(name)}`;
     await sql.end();
     expect(role?.rolcanlogin).toBe(false);
+    // Nothing left for services to follow: no credentials, no key, no public keys.
+    await expectNoCredentialsOrKeys(name);
+
+    // Re-created: new credentials reach the same data.
+    await h.createTenant(name, {});
+    await waitReady(name);
+    const after = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
+    try {
+      expect(await after`select value from tenant_settings where key = 'kept'`).toEqual([
+        { value: { yes: true } },
+      ]);
+    } finally {
+      await after.end();
+    }
   });
 
   test('reclaimPolicy Delete drops the database, roles, topics and Secrets, even with open connections', async () => {
@@ -421,16 +455,7 @@ describe('deletion', () => {
     await open.end().catch(() => {});
     expect(await databaseExists(name)).toBe(false);
     expect(await topicPartitions(topicNames(name)[0] ?? '')).toBeUndefined();
-    const core = h.admin.makeApiClient(CoreV1Api);
-    for (const [secret, namespace] of [
-      [appSecretName(name), h.namespace],
-      [ownerSecretName(name), h.keysNamespace],
-      [signingKeySecretName(name), h.keysNamespace],
-    ] as const) {
-      await expect(core.readNamespacedSecret({ name: secret, namespace }), secret).rejects.toMatchObject({
-        code: 404,
-      });
-    }
+    await expectNoCredentialsOrKeys(name);
   });
 
   test('a tenant deleted while it is still provisioning is cleaned up', async () => {

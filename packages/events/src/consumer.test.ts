@@ -269,4 +269,19 @@ describe('event consumer', () => {
     await expect.poll(() => effects(down, waiting), POLL).toBe(1);
     expect(await processed(down, waiting)).toEqual([{ consumer: 'test-service', failure: null }]);
   });
+
+  test('topics of tenants it does not serve are left alone, and read from the beginning once it does', async () => {
+    const t = await tenantForTest();
+    const early = eventFor(t, 'test.early');
+    await publish(t.topic, 'agg-1', serializeEvent(early));
+    let served = false;
+    const consumer = await startConsumer([t.tenant], () => t.sql, { serves: () => served });
+    await sleep(1_500);
+    expect(await effects(t, early)).toBe(0);
+    // Not subscribed at all: no partition of it, so nothing retried or paused meanwhile.
+    expect(await consumer.lag()).toEqual([]);
+
+    served = true;
+    await expect.poll(() => effects(t, early), POLL).toBe(1);
+  });
 });

@@ -46,6 +46,13 @@ export interface EventConsumerOptions {
   /** Which tenant events topics to consume; every one by default. */
   topicPattern?: RegExp;
   /**
+   * Whether this service serves the tenant now (has its database credentials). Topics of tenants it
+   * does not serve are left alone until it does: a deleted tenant whose topic was retained is not
+   * retried for ever, and a new tenant's topic is read from the beginning once it is served, so
+   * nothing is missed. Every tenant by default.
+   */
+  serves?: (tenant: string) => boolean;
+  /**
    * The event types `handle` acts on; others are passed over without a transaction or a
    * `processed_events` row (a topic carries every event of its tenant). Every type by default.
    */
@@ -303,7 +310,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     let topics: ReadonlySet<string>;
     try {
       const all = await withAdmin((connected) => connected.listTopics());
-      topics = new Set(all.filter((topic) => topicPattern.test(topic)));
+      topics = new Set(
+        all.filter((topic) => {
+          const tenant = tenantOfTopic(topic);
+          return topicPattern.test(topic) && tenant !== undefined && (options.serves?.(tenant) ?? true);
+        }),
+      );
     } catch (error) {
       throw new Error(`while listing topics for consumer group ${groupId}: ${errorMessage(error)}`, {
         cause: error,

@@ -38,6 +38,7 @@ export async function buildUsersService(options: UsersServiceOptions): Promise<S
     consumerName: CONSUMER_GROUP,
     types: PROFILE_EVENT_TYPES,
     tenantSql: (tenant) => runtime.databases.sql(tenant),
+    serves: (tenant) => runtime.databases.has(tenant),
     handle: handleProfileEvent(logger),
     topicPattern: events.topicPattern ?? TENANT_TOPICS,
     ...(events.topicCheckIntervalMs === undefined

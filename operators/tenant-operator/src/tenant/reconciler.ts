@@ -211,6 +211,11 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
           await suspendTenantRoles(deps.postgres, name).catch((error) => {
             throw postgresFailure(`locking the roles of ${databaseName(name)}`, error);
           });
+          // Its credentials and keys go: services stop following a tenant that is gone (no pool, no
+          // consumer retrying its events, no token signed for it), and no key of a deleted tenant
+          // lingers. Re-creating the tenant reattaches the data with new passwords and a new key.
+          await deleteCredentials(deps.core, name, secretNamespaces);
+          await deleteSigningKey(deps.core, name, secretNamespaces);
         }
       });
     } catch (error) {
@@ -226,14 +231,14 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
       });
       throw error;
     }
-    const retained = `database ${databaseName(name)}, its roles, Secrets and topics ${topicNames(name).join(', ')}`;
+    const data = `database ${databaseName(name)}, its roles and topics ${topicNames(name).join(', ')}`;
     await deps.events.record(
       tenant,
       'Normal',
       policy === 'Delete' ? 'Deleted' : 'Retained',
       policy === 'Delete'
-        ? `deleted ${retained}`
-        : `reclaimPolicy Retain: kept ${retained} (roles set to NOLOGIN)`,
+        ? `deleted ${data}, its credentials and signing key`
+        : `reclaimPolicy Retain: kept ${data} (roles set to NOLOGIN); deleted its credentials and signing key, which re-creating the tenant replaces`,
     );
     await setFinalizers(
       tenant,
