@@ -25,13 +25,13 @@ export function registerConsumerLagMetrics(
     labelNames: ['group', 'topic', 'partition'],
     registers: [registry],
     async collect() {
+      // From scratch, before the read: a read that fails leaves no series behind.
       this.reset();
       try {
         for (const { topic, partition, lag: messages } of await lag()) {
           this.set({ group, topic, partition: String(partition) }, messages);
         }
       } catch (error) {
-        this.reset();
         onError(error);
       }
     },

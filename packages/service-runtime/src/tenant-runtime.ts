@@ -86,14 +86,13 @@ export async function startTenantRuntime(options: TenantRuntimeOptions): Promise
 
     // Signing: the private keys, in the keys namespace (granted to auth alone). Verifying: the public
     // keys the operator publishes in the platform namespace.
-    const keys = options.signing
-      ? await TenantKeys.start({
-          kc,
-          namespace: settings.KEYS_NAMESPACE ?? defaultKeysNamespace(namespace),
-          logger,
-          signing: true,
-        })
-      : await TenantKeys.start({ kc, namespace, logger });
+    const signing = options.signing ?? false;
+    const keys = await TenantKeys.start({
+      kc,
+      namespace: signing ? (settings.KEYS_NAMESPACE ?? defaultKeysNamespace(namespace)) : namespace,
+      logger,
+      signing,
+    });
     closers.push(() => keys.close());
 
     const kafka = new KafkaClient({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { devstack, uniqueName } from '@tenantry/devstack/testing';
-import type { Logger } from '@tenantry/tenant-secrets';
+import { defaultKeysNamespace, type Logger } from '@tenantry/tenant-secrets';
 import postgres, { type Sql } from 'postgres';
 import { onTestFinished } from 'vitest';
 import {
@@ -58,7 +58,7 @@ export async function writeTenantSecrets(
   };
   const core = kc.makeApiClient(CoreV1Api);
   // The owner's Secret goes to the keys namespace, as the operator's; services never read it.
-  const keys = `${namespace}-keys`;
+  const keys = defaultKeysNamespace(namespace);
   await core.createNamespace({ body: { metadata: { name: keys } } }).catch((error: unknown) => {
     if ((error as { code?: number }).code !== 409) throw error;
   });

@@ -102,46 +102,48 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post(
+    /**
+     * Emails the account of the posted address a token for `purpose`, when `wanted` says the account
+     * needs one. Always 202 with the same body: the answer never tells whether the address has an
+     * account.
+     */
+    const emailTokenRoute = (
+      url: string,
+      summary: string,
+      purpose: OneTimePurpose,
+      wanted: (account: Account) => boolean,
+    ) =>
+      app.post(
+        url,
+        {
+          schema: {
+            summary,
+            body: EmailOnly,
+            response: { 202: Accepted, ...errorResponses(400, 404) },
+          },
+        },
+        async (request, reply) => {
+          const tenant = identity.tenant(request);
+          const email = normalizeEmail(request.body.email);
+          await databases.withTransaction(tenant, async (tx) => {
+            const account = await findAccountByEmail(tx, email);
+            if (!account || !wanted(account)) return;
+            await emailToken(tx, tenant, account, purpose);
+          });
+          return reply.code(202).send(accepted);
+        },
+      );
+    emailTokenRoute(
       '/api/auth/resend-verification',
-      {
-        schema: {
-          summary: 'Send the verification email again (at most once a minute)',
-          body: EmailOnly,
-          response: { 202: Accepted, ...errorResponses(400, 404) },
-        },
-      },
-      async (request, reply) => {
-        const tenant = identity.tenant(request);
-        const email = normalizeEmail(request.body.email);
-        await databases.withTransaction(tenant, async (tx) => {
-          const account = await findAccountByEmail(tx, email);
-          if (!account || account.emailVerified) return;
-          await emailToken(tx, tenant, account, 'verify_email');
-        });
-        return reply.code(202).send(accepted);
-      },
+      'Send the verification email again (at most once a minute)',
+      'verify_email',
+      (account) => !account.emailVerified,
     );
-
-    app.post(
+    emailTokenRoute(
       '/api/auth/forgot-password',
-      {
-        schema: {
-          summary: 'Email a password reset link (at most once a minute)',
-          body: EmailOnly,
-          response: { 202: Accepted, ...errorResponses(400, 404) },
-        },
-      },
-      async (request, reply) => {
-        const tenant = identity.tenant(request);
-        const email = normalizeEmail(request.body.email);
-        await databases.withTransaction(tenant, async (tx) => {
-          const account = await findAccountByEmail(tx, email);
-          if (!account) return;
-          await emailToken(tx, tenant, account, 'reset_password');
-        });
-        return reply.code(202).send(accepted);
-      },
+      'Email a password reset link (at most once a minute)',
+      'reset_password',
+      () => true,
     );
 
     app.post(
