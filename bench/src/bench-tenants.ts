@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
+import type { Tenant } from '@tenantry/tenant-api';
 import { SHARD_LABEL } from './processes.ts';
 
 /** Tenants a benchmark onboards through the real operator, and removes with everything they own. */

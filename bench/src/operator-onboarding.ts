@@ -26,6 +26,8 @@ import {
   repoRoot,
   up,
 } from '@tenantry/devstack';
+import type { Plan, Tenant } from '@tenantry/tenant-api';
+import { databaseName, ingressName, ownerRoleName, topicNames } from '@tenantry/tenant-api';
 import { applyDefaultPlans, applyManifests, installCrds } from '@tenantry/tenant-operator';
 import postgres from 'postgres';
 import {
@@ -35,19 +37,12 @@ import {
 } from '../../operators/tenant-operator/src/tenant/database.ts';
 import { createKafkaAdmin } from '../../operators/tenant-operator/src/tenant/kafka-admin.ts';
 import { applyMigrations } from '../../operators/tenant-operator/src/tenant/migrations.ts';
-import {
-  databaseName,
-  ingressName,
-  ownerRoleName,
-  topicNames,
-} from '../../operators/tenant-operator/src/tenant/names.ts';
 import { buildIngress } from '../../operators/tenant-operator/src/tenant/routes.ts';
 import {
   deleteTopics,
   reconcileTopics,
   topicPolicy,
 } from '../../operators/tenant-operator/src/tenant/topics.ts';
-import type { Plan, Tenant } from '../../operators/tenant-operator/src/tenant/types.ts';
 import { createBenchTenant, createPlatformNamespaces, deleteBenchTenants } from './bench-tenants.ts';
 import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';

@@ -9,6 +9,18 @@ import {
   NetworkingV1Api,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import {
+  defaultHost,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PLAN_PLURAL,
+  type Plan,
+  TENANT_GROUP,
+  TENANT_LABEL,
+  TENANT_PLURAL,
+  TENANT_VERSION,
+  type Tenant,
+} from '@tenantry/tenant-api';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { OperatorConfig } from './config.ts';
@@ -18,16 +30,7 @@ import type { createOperatorMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { createEventRecorder } from './tenant/events.ts';
 import type { KafkaAdmin } from './tenant/kafka-admin.ts';
-import { defaultHost, MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './tenant/names.ts';
 import { createTenantReconciler } from './tenant/reconciler.ts';
-import {
-  PLAN_PLURAL,
-  type Plan,
-  TENANT_GROUP,
-  TENANT_PLURAL,
-  TENANT_VERSION,
-  type Tenant,
-} from './tenant/types.ts';
 
 /**
  * The Tenant controller: informers on Tenants, Plans and the objects the operator owns feed a keyed

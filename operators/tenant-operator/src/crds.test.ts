@@ -10,15 +10,6 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { devstack, kubeConfig, test, uniqueName } from '@tenantry/devstack/testing';
-import { beforeAll, describe, expect } from 'vitest';
-import {
-  applyDefaultPlans,
-  applyManifests,
-  FIELD_MANAGER,
-  installCrds,
-  loadManifests,
-  REPO_ROOT,
-} from './crds.ts';
 import {
   PLAN_PLURAL,
   type Plan,
@@ -28,7 +19,16 @@ import {
   TENANT_VERSION,
   type Tenant,
   type TenantSpec,
-} from './tenant/types.ts';
+} from '@tenantry/tenant-api';
+import { beforeAll, describe, expect } from 'vitest';
+import {
+  applyDefaultPlans,
+  applyManifests,
+  FIELD_MANAGER,
+  installCrds,
+  loadManifests,
+  REPO_ROOT,
+} from './crds.ts';
 
 // Tenants and Plans are cluster-scoped and other test files run in parallel against the same API
 // server: every object created here has a unique name and is deleted at the end. Objects that are

@@ -5,11 +5,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { down, type Endpoints, loadConfig, silentProgress, up } from '@tenantry/devstack';
+import type { PlanSpec } from '@tenantry/tenant-api';
+import {
+  appSecretName,
+  databaseName,
+  FINALIZER,
+  PLAN_PLURAL,
+  TENANT_GROUP,
+  TENANT_VERSION,
+} from '@tenantry/tenant-api';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appSecretName, databaseName, FINALIZER } from './tenant/names.ts';
-import type { PlanSpec } from './tenant/types.ts';
-import { PLAN_PLURAL, TENANT_GROUP, TENANT_VERSION } from './tenant/types.ts';
 import { type OperatorHarness, SHARD_LABEL, startOperatorHarness } from './test-support.ts';
 
 /**

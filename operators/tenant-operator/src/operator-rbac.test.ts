@@ -1,10 +1,9 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { adminSql, devstack } from '@tenantry/devstack/testing';
+import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION, topicNames } from '@tenantry/tenant-api';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { dropTenantDatabase } from './tenant/database.ts';
-import { topicNames } from './tenant/names.ts';
-import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION } from './tenant/types.ts';
 import { type OperatorHarness, type Rules, shippedRules, startOperatorHarness } from './test-support.ts';
 
 /**

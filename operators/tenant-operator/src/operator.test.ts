@@ -7,10 +7,6 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { adminSql, devstack, serviceAccountKubeConfig } from '@tenantry/devstack/testing';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parse } from 'yaml';
 import {
   appRoleName,
   appSecretName,
@@ -21,7 +17,11 @@ import {
   publicKeysConfigMapName,
   signingKeySecretName,
   topicNames,
-} from './tenant/names.ts';
+} from '@tenantry/tenant-api';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { generateSigningKey } from './tenant/signing-key.ts';
 import { type OperatorHarness, startOperatorHarness } from './test-support.ts';
 

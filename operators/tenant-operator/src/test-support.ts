@@ -15,14 +15,14 @@ import {
   kubeConfig,
   uniqueName,
 } from '@tenantry/devstack/testing';
+import type { Condition, ConditionType, Tenant, TenantSpec } from '@tenantry/tenant-api';
+import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION } from '@tenantry/tenant-api';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { loadOperatorConfig, type OperatorConfig } from './config.ts';
 import { applyDefaultPlans, applyManifests, installCrds } from './crds.ts';
 import { isNotFound } from './kube-errors.ts';
 import { type RunningOperator, startOperator } from './operator.ts';
-import type { Condition, ConditionType, Tenant, TenantSpec } from './tenant/types.ts';
-import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION } from './tenant/types.ts';
 
 /**
  * Runs the operator in-process for a test file, the way it runs in a cluster: authenticated with a

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Context, context } from '@opentelemetry/api';
+import { TENANT_TOPICS, tenantOfTopic } from '@tenantry/tenant-api';
 import type { Admin, Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Sql, TransactionSql } from 'postgres';
 import { type EventEnvelope, InvalidEventError, parseEvent } from './envelope.ts';
 import { type EventsLogger, errorMessage } from './events-logger.ts';
-import { TENANT_TOPICS, tenantOfTopic } from './tenant-topic.ts';
 import { contextFromHeaders } from './trace-context.ts';
 
 /**

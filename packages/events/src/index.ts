@@ -19,4 +19,3 @@ export type { EventsLogger } from './events-logger.ts';
 export { appendToOutbox } from './outbox.ts';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayTenant } from './relay.ts';
 export { outbox, processedEvents } from './schema.ts';
-export { eventsTopic, TENANT_TOPICS, tenantOfTopic } from './tenant-topic.ts';

@@ -1,11 +1,9 @@
 import { devstack, test } from '@tenantry/devstack/testing';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
-import { topicNames } from '../../../operators/tenant-operator/src/tenant/names.ts';
 import { createEvent, type EventEnvelope } from './envelope.ts';
 import { appendToOutbox } from './outbox.ts';
 import { createOutboxRelay, type OutboxRelayOptions } from './relay.ts';
-import { eventsTopic } from './tenant-topic.ts';
 import {
   createTenantTopic,
   messageCount,
@@ -48,10 +46,6 @@ function event(t: TestTenant, aggregateId: string, payload: unknown): EventEnvel
 }
 
 describe('outbox relay', () => {
-  test('names the topic as the operator does', () => {
-    expect([eventsTopic('acme-corp')]).toEqual(topicNames('acme-corp'));
-  });
-
   test('an event is published exactly when its transaction commits', async () => {
     const t = await tenantForTest();
     const committed = event(t, 'user-1', { n: 1 });

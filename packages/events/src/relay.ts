@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventsTopic } from '@tenantry/tenant-api';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Sql } from 'postgres';
 import { type EventEnvelope, serializeEvent } from './envelope.ts';
 import { type EventsLogger, errorMessage } from './events-logger.ts';
-import { eventsTopic } from './tenant-topic.ts';
 
 /**
  * Publishes the outbox of every tenant database to the tenant's topic, `tenantry.<tenant>.events`,

@@ -1,4 +1,5 @@
 import { uniqueName } from '@tenantry/devstack/testing';
+import { appRoleName, eventsTopic, ownerRoleName } from '@tenantry/tenant-api';
 import kafkajs, { type Admin, type IHeaders, type Kafka } from 'kafkajs';
 import postgres, { type Sql } from 'postgres';
 import { expect } from 'vitest';
@@ -12,10 +13,8 @@ import {
   type MigrationSet,
   migrationSets,
 } from '../../../operators/tenant-operator/src/tenant/migrations.ts';
-import { appRoleName, ownerRoleName } from '../../../operators/tenant-operator/src/tenant/names.ts';
 import { deleteTopics, reconcileTopics } from '../../../operators/tenant-operator/src/tenant/topics.ts';
 import { type EventEnvelope, parseEvent } from './envelope.ts';
-import { eventsTopic } from './tenant-topic.ts';
 
 // kafkajs is CommonJS: Node's ESM loader exposes only its default export reliably.
 const { Kafka: KafkaClient, logLevel } = kafkajs;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { errorResponses, HttpError } from '@tenantry/service-kit';
-import { isTenantName } from '@tenantry/tenant-secrets';
+import { isTenantName } from '@tenantry/tenant-api';
 import type { FastifyRequest } from 'fastify';
 import { type AccessClaims, hasRole, type Role } from './claims.ts';
 import { InvalidTokenError, type TenantKeys } from './tenant-keys.ts';

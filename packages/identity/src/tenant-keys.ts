@@ -1,14 +1,16 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import {
-  type Logger,
   MANAGED_BY_SELECTOR,
+  tenantOfPublicKeysConfigMapName,
+  tenantOfSigningKeySecretName,
+} from '@tenantry/tenant-api';
+import {
+  type Logger,
   publicKeysFromConfigMap,
   type ResourceWatch,
   signingKeyFromSecret,
   type TenantPublicKeys,
   type TenantSigningKey,
-  tenantOfPublicKeysConfigMapName,
-  tenantOfSigningKeySecretName,
   watchResources,
   watchTenantSecrets,
 } from '@tenantry/tenant-secrets';

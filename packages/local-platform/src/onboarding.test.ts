@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
+import { databaseName } from '@tenantry/tenant-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { databaseName } from '../../../operators/tenant-operator/src/tenant/names.ts';
 import {
   type OperatorHarness,
   startOperatorHarness,

@@ -9,8 +9,8 @@ import {
   type ServiceMetrics,
 } from '@tenantry/metrics';
 import type { DependencyCheck } from '@tenantry/service-kit';
+import { defaultKeysNamespace } from '@tenantry/tenant-api';
 import { TenantDatabases } from '@tenantry/tenant-db';
-import { defaultKeysNamespace } from '@tenantry/tenant-secrets';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { TenantServiceSettings } from './settings.ts';
 

@@ -1,11 +1,11 @@
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import { tenantOfSecretName } from '@tenantry/tenant-api';
 import type { Logger } from '@tenantry/tenant-secrets';
 import {
   credentialsFromSecret,
   type SecretWatch,
   sameCredentials,
   type TenantCredentials,
-  tenantOfSecretName,
   watchTenantSecrets,
 } from '@tenantry/tenant-secrets';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { devstack, uniqueName } from '@tenantry/devstack/testing';
-import { defaultKeysNamespace, type Logger } from '@tenantry/tenant-secrets';
+import type { Tenant } from '@tenantry/tenant-api';
+import {
+  appRoleName,
+  appSecretName,
+  databaseName,
+  defaultKeysNamespace,
+  ownerRoleName,
+} from '@tenantry/tenant-api';
+import type { Logger } from '@tenantry/tenant-secrets';
 import postgres, { type Sql } from 'postgres';
 import { onTestFinished } from 'vitest';
 import {
@@ -10,14 +18,7 @@ import {
   ensureTenantDatabase,
   generatePassword,
 } from '../../../operators/tenant-operator/src/tenant/database.ts';
-import {
-  appRoleName,
-  appSecretName,
-  databaseName,
-  ownerRoleName,
-} from '../../../operators/tenant-operator/src/tenant/names.ts';
 import { ensureCredentials } from '../../../operators/tenant-operator/src/tenant/secrets.ts';
-import type { Tenant } from '../../../operators/tenant-operator/src/tenant/types.ts';
 import { TenantDatabases, type TenantDatabasesOptions } from './tenant-databases.ts';
 
 /**

@@ -8,18 +8,11 @@ export {
 export { type SecretHandlers, type SecretWatch, watchTenantSecrets } from './secret-watch.ts';
 export {
   credentialsFromSecret,
-  defaultKeysNamespace,
-  isTenantName,
   type JsonWebKeyWithId,
-  MANAGED_BY_SELECTOR,
   publicKeysFromConfigMap,
   sameCredentials,
   signingKeyFromSecret,
-  TENANT_LABEL,
   type TenantCredentials,
   type TenantPublicKeys,
   type TenantSigningKey,
-  tenantOfPublicKeysConfigMapName,
-  tenantOfSecretName,
-  tenantOfSigningKeySecretName,
 } from './tenant-secrets.ts';

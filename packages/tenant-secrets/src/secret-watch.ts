@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { MANAGED_BY_SELECTOR } from '@tenantry/tenant-api';
 import type { Logger } from './logger.ts';
 import { type ResourceHandlers, type ResourceWatch, watchResources } from './resource-watch.ts';
-import { MANAGED_BY_SELECTOR } from './tenant-secrets.ts';
 
 /** Called for the operator's Secrets; see watchResources for the restart and re-list semantics. */
 export type SecretHandlers = ResourceHandlers<V1Secret>;

@@ -1,26 +1,11 @@
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { describe, expect, test } from 'vitest';
 import {
-  credentialsFromSecret,
-  publicKeysFromConfigMap,
-  signingKeyFromSecret,
   TENANT_LABEL,
   tenantOfPublicKeysConfigMapName,
-  tenantOfSecretName,
   tenantOfSigningKeySecretName,
-} from './tenant-secrets.ts';
-
-describe('tenantOfSecretName', () => {
-  test('names the tenant of an app credentials Secret, and of no other', () => {
-    expect(tenantOfSecretName('tenant-acme-db')).toBe('acme');
-    expect(tenantOfSecretName('tenant-acme-db-db')).toBe('acme-db');
-    expect(tenantOfSecretName('tenant-acme-db-owner')).toBeUndefined();
-    expect(tenantOfSecretName('tenant-ab-db')).toBeUndefined(); // tenant names have 3 characters or more
-    expect(tenantOfSecretName('tenant-Acme-db')).toBeUndefined();
-    expect(tenantOfSecretName('acme-db')).toBeUndefined();
-    expect(tenantOfSecretName(undefined)).toBeUndefined();
-  });
-});
+} from '@tenantry/tenant-api';
+import { describe, expect, test } from 'vitest';
+import { credentialsFromSecret, publicKeysFromConfigMap, signingKeyFromSecret } from './tenant-secrets.ts';
 
 function secret(data: Record<string, string>, tenant = 'acme'): V1Secret {
   return {

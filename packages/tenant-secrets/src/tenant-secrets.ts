@@ -1,4 +1,5 @@
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { TENANT_LABEL } from '@tenantry/tenant-api';
 
 /**
  * The contract with the tenant operator (docs/operator.md): per tenant, Secrets labelled
@@ -11,54 +12,12 @@ import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
  *   `tenant-<name>-db-owner` is there too, for the operator alone.
  * Verifiers read the public keys from the ConfigMap `tenant-<name>-jwks` in the platform namespace.
  */
-export const TENANT_LABEL = 'tenantry.dev/tenant';
-
-/** The keys namespace unless configured otherwise (the operator's TENANTRY_KEYS_NAMESPACE default). */
-export function defaultKeysNamespace(platformNamespace: string): string {
-  return `${platformNamespace}-keys`;
-}
-export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=tenantry-operator';
-
-const APP_SECRET_NAME = /^tenant-(.+)-db$/;
-const SIGNING_KEY_SECRET_NAME = /^tenant-(.+)-signing-key$/;
-const PUBLIC_KEYS_CONFIG_MAP_NAME = /^tenant-(.+)-jwks$/;
-/** Tenant names are DNS labels of 3-40 characters (BRIEF section 4). */
-const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{1,38})[a-z0-9]$/;
-
-export function isTenantName(name: string): boolean {
-  return TENANT_NAME.test(name);
-}
-
 export interface TenantCredentials {
   host: string;
   port: number;
   database: string;
   username: string;
   password: string;
-}
-
-/**
- * The tenant whose app credentials a Secret of that name holds, or undefined for any other Secret
- * (the owner's `-db-owner` ones among them). App and owner names cannot collide: one ends in `-db`,
- * the other in `-owner`.
- */
-export function tenantOfSecretName(name: string | undefined): string | undefined {
-  return tenantMatching(APP_SECRET_NAME, name);
-}
-
-/** The tenant whose public keys a ConfigMap of that name publishes, or undefined for any other. */
-export function tenantOfPublicKeysConfigMapName(name: string | undefined): string | undefined {
-  return tenantMatching(PUBLIC_KEYS_CONFIG_MAP_NAME, name);
-}
-
-/** The tenant whose signing key a Secret of that name holds, or undefined for any other Secret. */
-export function tenantOfSigningKeySecretName(name: string | undefined): string | undefined {
-  return tenantMatching(SIGNING_KEY_SECRET_NAME, name);
-}
-
-function tenantMatching(pattern: RegExp, name: string | undefined): string | undefined {
-  const tenant = name ? pattern.exec(name)?.[1] : undefined;
-  return tenant && TENANT_NAME.test(tenant) ? tenant : undefined;
 }
 
 /** Reads the credentials of `tenant` from its Secret; errors name the Secret and key, never a value. */

@@ -2,8 +2,8 @@ import { devstack, EVENTUALLY, until } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
+import type { TenantSpec } from '@tenantry/tenant-api';
 import type { LightMyRequestResponse } from 'fastify';
-import type { TenantSpec } from '../../../operators/tenant-operator/src/tenant/types.ts';
 import {
   type OperatorHarness,
   startOperatorHarness,

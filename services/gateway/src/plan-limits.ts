@@ -1,19 +1,6 @@
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { PLAN_PLURAL, type Plan, TENANT_GROUP, TENANT_VERSION } from '@tenantry/tenant-api';
 import { type Logger, type ResourceWatch, watchResources } from '@tenantry/tenant-secrets';
-
-/** The Plan custom resource (crds/plans.tenantry.dev.yaml), the part the gateway enforces. */
-const PLAN_GROUP = 'tenantry.dev';
-const PLAN_VERSION = 'v1alpha1';
-const PLAN_PLURAL = 'plans';
-
-interface Plan extends KubernetesObject {
-  spec?: { rateLimit?: { requestsPerMinute?: unknown } };
-}
 
 /**
  * Each plan's gateway rate limit, followed from the cluster's Plans: plans are data the platform
@@ -36,11 +23,11 @@ export class PlanLimits {
     const plans = new PlanLimits();
     plans.#watch = await watchResources<Plan>({
       kc: options.kc,
-      path: `/apis/${PLAN_GROUP}/${PLAN_VERSION}/${PLAN_PLURAL}`,
+      path: `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${PLAN_PLURAL}`,
       list: async () =>
         (await custom.listClusterCustomObject({
-          group: PLAN_GROUP,
-          version: PLAN_VERSION,
+          group: TENANT_GROUP,
+          version: TENANT_VERSION,
           plural: PLAN_PLURAL,
         })) as KubernetesListObject<Plan>,
       handlers: {
@@ -67,7 +54,8 @@ export class PlanLimits {
   #upsert(plan: Plan, logger: Logger | undefined): void {
     const name = plan.metadata?.name;
     if (!name) return;
-    const limit = plan.spec?.rateLimit?.requestsPerMinute;
+    // Typed by the CRD, but read as unknown: an object written around the schema must not break this.
+    const limit: unknown = plan.spec?.rateLimit?.requestsPerMinute;
     // The CRD requires an integer of at least 1; anything else was written around the schema.
     if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 1) {
       this.#requestsPerMinute.set(name, limit);

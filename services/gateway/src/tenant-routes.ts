@@ -1,12 +1,12 @@
 import { type KubeConfig, NetworkingV1Api, type V1Ingress } from '@kubernetes/client-node';
 import {
   isTenantName,
-  type Logger,
   MANAGED_BY_SELECTOR,
-  type ResourceWatch,
+  PLAN_ANNOTATION,
+  SUSPENDED_ANNOTATION,
   TENANT_LABEL,
-  watchResources,
-} from '@tenantry/tenant-secrets';
+} from '@tenantry/tenant-api';
+import { type Logger, type ResourceWatch, watchResources } from '@tenantry/tenant-secrets';
 
 /**
  * Which tenant each host belongs to, followed from the Ingresses the operator writes in the platform
@@ -14,8 +14,6 @@ import {
  * annotations it keeps in step with the Tenant. The Ingress, not the Tenant, is the source because
  * it is what the operator publishes once a tenant's hosts are settled (conflicting domains left out).
  */
-export const SUSPENDED_ANNOTATION = 'tenantry.dev/suspended';
-export const PLAN_ANNOTATION = 'tenantry.dev/plan';
 
 export interface TenantRoute {
   tenant: string;

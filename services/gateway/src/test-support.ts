@@ -13,10 +13,10 @@ import { EVENTUALLY, serviceAccountKubeConfig, until } from '@tenantry/devstack/
 import { type AccessClaims, TenantKeys } from '@tenantry/identity';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
+import type { TenantSpec } from '@tenantry/tenant-api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { applyManifests, loadManifests } from '../../../operators/tenant-operator/src/crds.ts';
-import type { TenantSpec } from '../../../operators/tenant-operator/src/tenant/types.ts';
 import {
   type OperatorHarness,
   startOperatorHarness,

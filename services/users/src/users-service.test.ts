@@ -6,7 +6,6 @@ import {
   createEvent,
   createOutboxRelay,
   type EventEnvelope,
-  eventsTopic,
   type OutboxRelay,
   serializeEvent,
 } from '@tenantry/events';
@@ -14,10 +13,10 @@ import { type Role, TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
+import { appSecretName, databaseName, eventsTopic } from '@tenantry/tenant-api';
 import kafkajs from 'kafkajs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appSecretName, databaseName } from '../../../operators/tenant-operator/src/tenant/names.ts';
 import {
   type OperatorHarness,
   startOperatorHarness,

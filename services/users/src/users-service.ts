@@ -1,8 +1,9 @@
-import { createEventConsumer, TENANT_TOPICS } from '@tenantry/events';
+import { createEventConsumer } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
 import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
 import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
+import { TENANT_TOPICS } from '@tenantry/tenant-api';
 import type { UsersConfig } from './config.ts';
 import { handleProfileEvent, keepConsumerRunning, PROFILE_EVENT_TYPES } from './profile-events.ts';
 import { usersRoutes } from './routes.ts';

@@ -1,6 +1,6 @@
+import type { Condition } from '@tenantry/tenant-api';
 import { describe, expect, test } from 'vitest';
 import { readyCondition, setCondition } from './conditions.ts';
-import type { Condition } from './types.ts';
 
 const t0 = new Date('2026-11-01T10:00:00.000Z');
 const t1 = new Date('2026-11-01T10:05:00.000Z');

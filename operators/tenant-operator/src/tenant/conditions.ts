@@ -1,4 +1,4 @@
-import type { Condition, ConditionType } from './types.ts';
+import type { Condition, ConditionType } from '@tenantry/tenant-api';
 
 /**
  * metav1.Condition semantics: `lastTransitionTime` changes only when `status` flips, so a condition

@@ -1,4 +1,5 @@
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
+import { appRoleName, databaseName, ownerRoleName } from '@tenantry/tenant-api';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
 import {
@@ -11,7 +12,6 @@ import {
   suspendTenantRoles,
   tenantDatabaseState,
 } from './database.ts';
-import { appRoleName, databaseName, ownerRoleName } from './names.ts';
 import { connect, urlFor } from './sql-test-helpers.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { appRoleName, databaseName, ownerRoleName } from '@tenantry/tenant-api';
 import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
 import { MIGRATIONS_LOCK } from './migrations.ts';
-import { appRoleName, databaseName, ownerRoleName } from './names.ts';
 import { releaseSession } from './sessions.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { type CoreV1Api, type CoreV1Event, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { TENANT_API_VERSION, type Tenant } from './types.ts';
+import { TENANT_API_VERSION, type Tenant } from '@tenantry/tenant-api';
 
 /**
  * Kubernetes Events for a Tenant, so `kubectl describe tenant` tells the story. Events of a

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
+import { appRoleName, databaseName, ownerRoleName } from '@tenantry/tenant-api';
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
 import {
   dropTenantDatabase,
@@ -10,7 +11,6 @@ import {
   type RolePasswords,
 } from './database.ts';
 import { applyMigrations, type MigrationSet, migrationSets } from './migrations.ts';
-import { appRoleName, databaseName, ownerRoleName } from './names.ts';
 import { connect, urlFor } from './sql-test-helpers.ts';
 
 /** Against the devstack's real PostgreSQL; every test provisions its own tenant and drops it. */

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { appRoleName, ownerRoleName } from '@tenantry/tenant-api';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
-import { appRoleName, ownerRoleName } from './names.ts';
 import { releaseSession } from './sessions.ts';
 
 /**

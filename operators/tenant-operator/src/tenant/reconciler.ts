@@ -7,6 +7,20 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  appSecretName,
+  type Condition,
+  databaseName,
+  FINALIZER,
+  ingressName,
+  type Plan,
+  TENANT_GROUP,
+  TENANT_PLURAL,
+  TENANT_VERSION,
+  type Tenant,
+  type TenantStatus,
+  topicNames,
+} from '@tenantry/tenant-api';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { OperatorConfig } from '../config.ts';
@@ -17,21 +31,11 @@ import { dropTenantDatabase, ensureTenantDatabase, suspendTenantRoles } from './
 import type { EventRecorder } from './events.ts';
 import type { KafkaAdmin } from './kafka-admin.ts';
 import { applyMigrations } from './migrations.ts';
-import { appSecretName, databaseName, FINALIZER, ingressName, topicNames } from './names.ts';
 import { buildIngress, resolveHostClaims, routedHosts } from './routes.ts';
 import { deleteCredentials, ensureCredentials } from './secrets.ts';
 import { writeTenantSettings } from './settings.ts';
 import { deleteSigningKey, ensureSigningKey, publicKeysConfigMap } from './signing-key.ts';
 import { deleteTopics, reconcileTopics, topicPolicy } from './topics.ts';
-import {
-  type Condition,
-  type Plan,
-  TENANT_GROUP,
-  TENANT_PLURAL,
-  TENANT_VERSION,
-  type Tenant,
-  type TenantStatus,
-} from './types.ts';
 
 /**
  * One reconcile of one Tenant: get → finalizer/deletion → plan precondition → database → migrations

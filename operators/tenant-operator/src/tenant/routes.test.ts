@@ -1,9 +1,9 @@
 import { KubernetesObjectApi, NetworkingV1Api, PatchStrategy, type V1Ingress } from '@kubernetes/client-node';
 import { test } from '@tenantry/devstack/testing';
+import type { Tenant } from '@tenantry/tenant-api';
+import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from '@tenantry/tenant-api';
 import { describe, expect } from 'vitest';
-import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './names.ts';
 import { buildIngress, type RouteConfig, resolveHostClaims, routedHosts } from './routes.ts';
-import type { Tenant } from './types.ts';
 
 const BASE = 'tenantry.test';
 

@@ -1,6 +1,15 @@
 import type { V1Ingress, V1IngressBackend } from '@kubernetes/client-node';
-import { defaultHost, ingressName, MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from './names.ts';
-import { TENANT_API_VERSION, type Tenant } from './types.ts';
+import {
+  defaultHost,
+  ingressName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PLAN_ANNOTATION,
+  SUSPENDED_ANNOTATION,
+  TENANT_API_VERSION,
+  TENANT_LABEL,
+  type Tenant,
+} from '@tenantry/tenant-api';
 
 /**
  * The tenant's ingress routes: which hosts it owns, and the Ingress that sends them to the gateway.
@@ -14,9 +23,6 @@ export interface RouteConfig {
   gateway: { serviceName: string; port: number };
 }
 
-/** Read by the gateway, which answers 503 for a suspended tenant's hosts. */
-export const SUSPENDED_ANNOTATION = 'tenantry.dev/suspended';
-export const PLAN_ANNOTATION = 'tenantry.dev/plan';
 /**
  * What a tenant's hosts expose: the API and its documentation. The gateway's own `/health` and
  * `/metrics` stay inside the cluster (kubelet probes, Prometheus), out of reach from the internet.

@@ -1,6 +1,5 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { isNotFound } from '../kube-errors.ts';
-import { generatePassword } from './database.ts';
+import type { Tenant } from '@tenantry/tenant-api';
 import {
   appRoleName,
   appSecretName,
@@ -10,8 +9,9 @@ import {
   ownerRoleName,
   ownerSecretName,
   TENANT_LABEL,
-} from './names.ts';
-import type { Tenant } from './types.ts';
+} from '@tenantry/tenant-api';
+import { isNotFound } from '../kube-errors.ts';
+import { generatePassword } from './database.ts';
 
 /**
  * The tenant's database credentials live in two Secrets: the app role's in the platform namespace

@@ -1,6 +1,6 @@
+import type { Tenant } from '@tenantry/tenant-api';
 import postgres from 'postgres';
 import { releaseSession } from './sessions.ts';
-import type { Tenant } from './types.ts';
 
 /**
  * Tenant-wide settings services read from the tenant's own database (`tenant_settings`, platform

@@ -1,15 +1,15 @@
 import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { isNotFound } from '../kube-errors.ts';
+import type { Tenant } from '@tenantry/tenant-api';
 import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   publicKeysConfigMapName,
   signingKeySecretName,
   TENANT_LABEL,
-} from './names.ts';
+} from '@tenantry/tenant-api';
+import { isNotFound } from '../kube-errors.ts';
 import { deleteSecret, readKeysSecret, type SecretNamespaces, tenantSecret } from './secrets.ts';
-import type { Tenant } from './types.ts';
 
 /**
  * Each tenant's access tokens are signed with a key pair of its own (ES256), generated once at

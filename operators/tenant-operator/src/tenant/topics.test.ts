@@ -1,8 +1,8 @@
 import { devstack, test } from '@tenantry/devstack/testing';
+import type { PlanSpec } from '@tenantry/tenant-api';
 import { type Admin, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, onTestFinished } from 'vitest';
 import { deleteTopics, reconcileTopics, type TopicPolicy, topicPolicy } from './topics.ts';
-import type { PlanSpec } from './types.ts';
 
 const HOUR_MS = 3_600_000;
 const policy: TopicPolicy = { partitions: 2, retentionMs: 24 * HOUR_MS };

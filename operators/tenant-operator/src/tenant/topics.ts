@@ -3,7 +3,7 @@ import kafkajs, { type Admin, type IResourceConfigEntry } from 'kafkajs';
 // kafkajs is CommonJS: Node's ESM loader exposes only its default export reliably.
 const { ConfigResourceTypes } = kafkajs;
 
-import type { PlanSpec } from './types.ts';
+import type { PlanSpec } from '@tenantry/tenant-api';
 
 /**
  * The tenant's Kafka topics, converged on the plan's policy: created when missing, their managed
