@@ -4,7 +4,8 @@ import { toShell } from './endpoints.ts';
 import { createProgress, formatSeconds } from './progress.ts';
 import { down, runningEndpoints, status, up } from './stack.ts';
 
-const usage = `devstack — real PostgreSQL, Kafka, kube-apiserver + etcd, helm and ClickHouse on loopback
+const usage = `devstack — real PostgreSQL, Kafka, kube-apiserver + etcd, helm, ClickHouse, stripe-mock and
+Mailpit (SMTP) on loopback
 
 usage: devstack <command> [--profile dev|test|bench] [--json]
 

@@ -14,6 +14,15 @@ const endpoints: Endpoints = {
   kafka: { brokers: ['127.0.0.1:9092', '127.0.0.1:9093'] },
   kube: { kubeconfig: '/state/kubeconfig', server: 'https://127.0.0.1:6443' },
   clickhouse: { mode: 'embedded', path: '/state/clickhouse' },
+  stripe: { url: 'http://127.0.0.1:12111', apiKey: 'sk_test_devstack' },
+  smtp: { host: '127.0.0.1', port: 1025 },
+  mailpit: { apiUrl: 'http://127.0.0.1:8025/api/v1', uiUrl: 'http://127.0.0.1:8025/' },
+  aiProviders: {
+    openaiBaseUrl: 'http://127.0.0.1:7000/openai/v1',
+    anthropicBaseUrl: 'http://127.0.0.1:7000/anthropic',
+    geminiBaseUrl: 'http://127.0.0.1:7000/gemini',
+    apiKey: 'fake-devstack-key',
+  },
   bin: { kubectl: '/cache/kubectl', helm: '/cache/helm' },
 };
 
@@ -23,6 +32,20 @@ describe('endpoints', () => {
     expect(shell).toContain(`export DATABASE_URL='postgres://tenantry:p'\\''w@127.0.0.1:5432/postgres'`);
     expect(shell).toContain('export KAFKA_BROKERS=127.0.0.1:9092,127.0.0.1:9093');
     expect(shell).toContain('export CLICKHOUSE_PATH=/state/clickhouse');
+  });
+
+  test('stripe-mock and Mailpit are exported under the names services read', () => {
+    expect(endpointVariables(endpoints)).toMatchObject({
+      STRIPE_API_BASE: 'http://127.0.0.1:12111',
+      STRIPE_SECRET_KEY: 'sk_test_devstack',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: '1025',
+      MAILPIT_API_URL: 'http://127.0.0.1:8025/api/v1',
+      MAILPIT_UI_URL: 'http://127.0.0.1:8025/',
+      OPENAI_BASE_URL: 'http://127.0.0.1:7000/openai/v1',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:7000/anthropic',
+      GEMINI_BASE_URL: 'http://127.0.0.1:7000/gemini',
+    });
   });
 
   test('http ClickHouse exports its URL instead of a path', () => {

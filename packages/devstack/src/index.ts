@@ -1,5 +1,6 @@
 export { type DevstackConfig, loadConfig, type Profile, repoRoot } from './config.ts';
 export { type Endpoints, endpointVariables, toShell } from './endpoints.ts';
+export { runCommand } from './processes.ts';
 export { createProgress, formatSeconds, type Progress, silentProgress } from './progress.ts';
 export {
   type ComponentName,

@@ -4,7 +4,10 @@ import lockfile from 'proper-lockfile';
 import type { ComponentContext, LocalComponent } from './components/component.ts';
 import { kafkaComponent } from './components/kafka.ts';
 import { goToolBin, kubeComponent, kubeconfigPath } from './components/kube.ts';
+import { mailpitComponent, mailpitUrl } from './components/mailpit.ts';
 import { postgresComponent, postgresUrl, SUPERUSER } from './components/postgres.ts';
+import { aiProviderEndpoints, providerFakesComponent } from './components/provider-fakes.ts';
+import { STRIPE_TEST_KEY, stripeMockComponent, stripeMockUrl } from './components/stripe-mock.ts';
 import type { DevstackConfig } from './config.ts';
 import type { Endpoints } from './endpoints.ts';
 import { wrapError } from './errors.ts';
@@ -12,7 +15,14 @@ import { runningPid } from './processes.ts';
 import { type Progress, silentProgress } from './progress.ts';
 import { ensureStateDirs, loadOrCreateState, type PortName, readState, type StackState } from './state.ts';
 
-export const components: LocalComponent[] = [postgresComponent, kafkaComponent, kubeComponent];
+export const components: LocalComponent[] = [
+  postgresComponent,
+  kafkaComponent,
+  kubeComponent,
+  stripeMockComponent,
+  mailpitComponent,
+  providerFakesComponent,
+];
 
 function endpointsFile(stateDir: string): string {
   return join(stateDir, 'endpoints.json');
@@ -20,10 +30,11 @@ function endpointsFile(stateDir: string): string {
 
 function endpointsFor(config: DevstackConfig, state: StackState): Endpoints {
   const { ports, postgresPassword } = state;
+  const ctx: ComponentContext = { config, state, progress: silentProgress };
   return {
     provider: 'local',
     postgres: {
-      url: postgresUrl({ config, state, progress: silentProgress }),
+      url: postgresUrl(ctx),
       host: '127.0.0.1',
       port: ports.postgres,
       user: SUPERUSER,
@@ -34,6 +45,10 @@ function endpointsFor(config: DevstackConfig, state: StackState): Endpoints {
     clickhouse: config.clickhouseUrl
       ? { mode: 'http', url: config.clickhouseUrl }
       : { mode: 'embedded', path: join(config.stateDir, 'clickhouse') },
+    stripe: { url: stripeMockUrl(ctx), apiKey: STRIPE_TEST_KEY },
+    smtp: { host: '127.0.0.1', port: ports.smtp },
+    mailpit: { apiUrl: `${mailpitUrl(ctx)}/api/v1`, uiUrl: `${mailpitUrl(ctx)}/` },
+    aiProviders: aiProviderEndpoints(ctx),
     bin: { kubectl: goToolBin(config.cacheDir, 'kubectl'), helm: goToolBin(config.cacheDir, 'helm') },
   };
 }
@@ -74,7 +89,13 @@ export interface UpResult {
  * Provisions (cached) and starts every component, in parallel. Idempotent: running, healthy
  * components are left alone; leftovers of a crashed run are stopped and restarted.
  */
-export type ComponentName = 'postgres' | 'kafka' | 'kube-apiserver';
+export type ComponentName =
+  | 'postgres'
+  | 'kafka'
+  | 'kube-apiserver'
+  | 'stripe-mock'
+  | 'mailpit'
+  | 'provider-fakes';
 
 export interface ComponentSelection {
   /** Only these components (outage tests stop and start one at a time); default: all. */

@@ -8,7 +8,18 @@ import { join } from 'node:path';
  * are chosen free on first `up` and reused afterwards, so endpoints (and etcd's and Kafka's on-disk
  * peer addresses) stay stable across restarts; a port taken by someone else meanwhile is replaced.
  */
-export const portNames = ['postgres', 'kafka', 'kafkaController', 'etcd', 'etcdPeer', 'apiserver'] as const;
+export const portNames = [
+  'postgres',
+  'kafka',
+  'kafkaController',
+  'etcd',
+  'etcdPeer',
+  'apiserver',
+  'stripeMock',
+  'smtp',
+  'mailpitHttp',
+  'providerFakes',
+] as const;
 export type PortName = (typeof portNames)[number];
 
 export interface StackState {

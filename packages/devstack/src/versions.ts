@@ -18,4 +18,12 @@ export const versions = {
   etcd: 'v3.6.16',
   /** Last Helm 3 release, the line current charts and Tilt/skaffold integrations target. */
   helm: 'v3.21.4',
+  /**
+   * Newest stripe-mock the Go module proxy serves. Its spec (API 2026-08-26.dahlia) predates the
+   * version stripe 23.2.0 sends (2026-11-18.endive); stripe-mock compares them only with
+   * -strict-version-check, which devstack leaves off.
+   */
+  stripeMock: 'v0.203.0',
+  /** Newest Mailpit the Go module proxy serves (it needs Go 1.26 to build). */
+  mailpit: 'v1.33.1',
 } as const;

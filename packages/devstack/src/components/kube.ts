@@ -4,10 +4,10 @@ import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot } from '../config.ts';
-import { MissingPrerequisiteError } from '../errors.ts';
 import { runCommand, runningPid, startProcess, stopProcess, waitUntil } from '../processes.ts';
 import { versions } from '../versions.ts';
 import type { ComponentContext, LocalComponent } from './component.ts';
+import { ensureGo } from './go.ts';
 
 /**
  * An envtest-style control plane: etcd and kube-apiserver with RBAC on, no kubelet, scheduler or
@@ -35,16 +35,6 @@ function kubeDir(ctx: ComponentContext): string {
 
 export function kubeconfigPath(stateDir: string): string {
   return join(stateDir, 'kubeconfig');
-}
-
-async function ensureGo(): Promise<void> {
-  try {
-    await runCommand('go', ['version']);
-  } catch {
-    throw new MissingPrerequisiteError(
-      'go not found: kube-apiserver, etcd, kubectl and helm are built from the Go module proxy (install Go 1.24+)',
-    );
-  }
 }
 
 async function etcdHealthy(ctx: ComponentContext): Promise<boolean> {
@@ -139,7 +129,7 @@ export const kubeComponent: LocalComponent = {
   async provision(ctx) {
     const tools = ['kube-apiserver', 'kubectl', 'etcd', 'helm'] as const;
     if (tools.every((tool) => existsSync(goToolBin(ctx.config.cacheDir, tool)))) return;
-    await ensureGo();
+    await ensureGo('kube-apiserver, etcd, kubectl and helm are built from the Go module proxy', '1.24');
     const label = `building kube-apiserver, kubectl ${versions.kubernetes}, etcd ${versions.etcd}, helm ${versions.helm} from the Go module proxy`;
     await ctx.progress.step(label, () =>
       runCommand(

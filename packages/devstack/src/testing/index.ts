@@ -6,6 +6,16 @@ import { test as base, inject } from 'vitest';
 import { loadConfig } from '../config.ts';
 import type { Endpoints } from '../endpoints.ts';
 
+export {
+  type Mail,
+  type MailAddress,
+  type MailpitClient,
+  type MailSummary,
+  mailpitClient,
+  uniqueMailbox,
+} from './mailpit.ts';
+export { type StripeMockOptions, stripeMock } from './stripe.ts';
+
 /**
  * Helpers for tests that run against the devstack started by the global setup. Each gives a test its
  * own resource (database, namespace, topic prefix, ClickHouse database), so test files run in parallel
