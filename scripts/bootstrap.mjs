@@ -4,8 +4,8 @@
 // cache, installs the workspace's dependencies when the lockfile changed, then hands over to TypeScript.
 //
 //   node scripts/bootstrap.mjs up        the platform running locally, until Ctrl-C
-//   node scripts/bootstrap.mjs test      typecheck, lint, then the whole vitest suite
-//   node scripts/bootstrap.mjs check     typecheck and lint only
+//   node scripts/bootstrap.mjs test      typecheck, lint, import boundaries, then the whole vitest suite
+//   node scripts/bootstrap.mjs check     typecheck, lint and import boundaries only
 //   node scripts/bootstrap.mjs devstack  the devstack CLI (up, down, status, env)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -107,7 +107,19 @@ function check() {
   say('typecheck (tsc)');
   if (run(bin('tsc'), ['-p', 'tsconfig.json']) !== 0) return 1;
   say('lint and format (biome)');
-  return run(bin('biome'), ['check', '.']);
+  if (run(bin('biome'), ['check', '.']) !== 0) return 1;
+  say('import boundaries (dependency-cruiser, .dependency-cruiser.cjs)');
+  return run(bin('depcruise'), [
+    'packages',
+    'services',
+    'operators',
+    'bench',
+    'scripts',
+    '--config',
+    '.dependency-cruiser.cjs',
+    '--output-type',
+    'err',
+  ]);
 }
 
 checkNode();

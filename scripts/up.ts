@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       config: loadOperatorConfig({
         POSTGRES_ADMIN_URL: endpoints.postgres.url,
         KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-        TENANTRY_NAMESPACE: NAMESPACE,
+        PLATFORM_NAMESPACE: NAMESPACE,
         TENANTRY_BASE_DOMAIN: BASE_DOMAIN,
         OPERATOR_METRICS_PORT: '0',
         OPERATOR_PROBES_PORT: '0',

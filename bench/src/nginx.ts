@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { runCommand } from '../../packages/devstack/src/processes.ts';
+import { runCommand } from '@tenantry/devstack';
 import { stopChild } from './children.ts';
 
 /**

@@ -29,20 +29,18 @@ import {
 import type { Plan, Tenant } from '@tenantry/tenant-api';
 import { databaseName, ingressName, ownerRoleName, topicNames } from '@tenantry/tenant-api';
 import { applyDefaultPlans, applyManifests, installCrds } from '@tenantry/tenant-operator';
-import postgres from 'postgres';
 import {
+  applyMigrations,
+  buildIngress,
+  createKafkaAdmin,
+  deleteTopics,
   dropTenantDatabase,
   ensureTenantDatabase,
   generatePassword,
-} from '../../operators/tenant-operator/src/tenant/database.ts';
-import { createKafkaAdmin } from '../../operators/tenant-operator/src/tenant/kafka-admin.ts';
-import { applyMigrations } from '../../operators/tenant-operator/src/tenant/migrations.ts';
-import { buildIngress } from '../../operators/tenant-operator/src/tenant/routes.ts';
-import {
-  deleteTopics,
   reconcileTopics,
   topicPolicy,
-} from '../../operators/tenant-operator/src/tenant/topics.ts';
+} from '@tenantry/tenant-operator/testing';
+import postgres from 'postgres';
 import { createBenchTenant, createPlatformNamespaces, deleteBenchTenants } from './bench-tenants.ts';
 import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
 import { markdownTable, type Summary, seconds, summarize } from './stats.ts';

@@ -62,7 +62,7 @@ export function operatorEnv(
     KUBECONFIG: endpoints.kube.kubeconfig,
     POSTGRES_ADMIN_URL: endpoints.postgres.url,
     KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-    TENANTRY_NAMESPACE: namespace,
+    PLATFORM_NAMESPACE: namespace,
     OPERATOR_TENANT_SELECTOR: `${SHARD_LABEL}=${namespace}`,
     OPERATOR_CONCURRENCY: '4',
     OPERATOR_LEADER_ELECTION: 'false',

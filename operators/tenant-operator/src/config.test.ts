@@ -23,15 +23,15 @@ describe('operator config', () => {
   });
 
   test('the keys namespace follows the platform namespace, or is named; never the same one', () => {
-    expect(loadOperatorConfig({ ...minimal, TENANTRY_NAMESPACE: 'platform' }).keysNamespace).toBe(
+    expect(loadOperatorConfig({ ...minimal, PLATFORM_NAMESPACE: 'platform' }).keysNamespace).toBe(
       'platform-keys',
     );
-    expect(loadOperatorConfig({ ...minimal, TENANTRY_KEYS_NAMESPACE: 'vault' }).keysNamespace).toBe('vault');
+    expect(loadOperatorConfig({ ...minimal, KEYS_NAMESPACE: 'vault' }).keysNamespace).toBe('vault');
     expect(() =>
-      loadOperatorConfig({ ...minimal, TENANTRY_NAMESPACE: 'platform', TENANTRY_KEYS_NAMESPACE: 'platform' }),
-    ).toThrow(/TENANTRY_KEYS_NAMESPACE must differ from TENANTRY_NAMESPACE/);
-    expect(() => loadOperatorConfig({ ...minimal, TENANTRY_KEYS_NAMESPACE: 'Not_A_Name' })).toThrow(
-      /TENANTRY_KEYS_NAMESPACE must be a namespace name/,
+      loadOperatorConfig({ ...minimal, PLATFORM_NAMESPACE: 'platform', KEYS_NAMESPACE: 'platform' }),
+    ).toThrow(/KEYS_NAMESPACE must differ from PLATFORM_NAMESPACE/);
+    expect(() => loadOperatorConfig({ ...minimal, KEYS_NAMESPACE: 'Not_A_Name' })).toThrow(
+      /KEYS_NAMESPACE must be a namespace name/,
     );
   });
 

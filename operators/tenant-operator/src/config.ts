@@ -85,16 +85,14 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
   if (kafkaBrokers.some((b) => !/^[^:\s]+:\d+$/.test(b))) {
     throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port...], got "${env.KAFKA_BROKERS}"`);
   }
-  const platformNamespace = env.TENANTRY_NAMESPACE ?? 'tenantry-system';
-  const keysNamespace = env.TENANTRY_KEYS_NAMESPACE || `${platformNamespace}-keys`;
+  const platformNamespace = env.PLATFORM_NAMESPACE ?? 'tenantry-system';
+  const keysNamespace = env.KEYS_NAMESPACE || `${platformNamespace}-keys`;
   if (!DNS_LABEL.test(keysNamespace)) {
-    throw new ConfigError(
-      `TENANTRY_KEYS_NAMESPACE must be a namespace name (a DNS label), got "${keysNamespace}"`,
-    );
+    throw new ConfigError(`KEYS_NAMESPACE must be a namespace name (a DNS label), got "${keysNamespace}"`);
   }
   if (keysNamespace === platformNamespace) {
     throw new ConfigError(
-      `TENANTRY_KEYS_NAMESPACE must differ from TENANTRY_NAMESPACE ("${platformNamespace}"): services may read Secrets there, and private keys must be out of their reach`,
+      `KEYS_NAMESPACE must differ from PLATFORM_NAMESPACE ("${platformNamespace}"): services may read Secrets there, and private keys must be out of their reach`,
     );
   }
   return {

@@ -219,7 +219,7 @@ describe('crash', { timeout: TEST_TIMEOUT }, () => {
         KUBECONFIG: kubeconfig,
         POSTGRES_ADMIN_URL: endpoints.postgres.url,
         KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-        TENANTRY_NAMESPACE: h.namespace,
+        PLATFORM_NAMESPACE: h.namespace,
         TENANTRY_BASE_DOMAIN: h.baseDomain,
         OPERATOR_TENANT_SELECTOR: `${SHARD_LABEL}=crash-${h.shard}`.slice(0, 63),
         OPERATOR_LEADER_ELECTION: 'false',

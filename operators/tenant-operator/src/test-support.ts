@@ -149,7 +149,7 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
   const namespace = uniqueName('platform');
   const shard = namespace;
   const baseDomain = `${shard}.test`;
-  // The operator's default for TENANTRY_KEYS_NAMESPACE.
+  // The operator's default for KEYS_NAMESPACE.
   const keysNamespace = `${namespace}-keys`;
   for (const name of [namespace, keysNamespace]) {
     await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
@@ -166,7 +166,7 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
   const config = loadOperatorConfig({
     POSTGRES_ADMIN_URL: postgres.url,
     KAFKA_BROKERS: kafka.brokers.join(','),
-    TENANTRY_NAMESPACE: namespace,
+    PLATFORM_NAMESPACE: namespace,
     TENANTRY_BASE_DOMAIN: baseDomain,
     TENANTRY_INGRESS_CLASS: 'nginx',
     OPERATOR_TENANT_SELECTOR: `${SHARD_LABEL}=${shard}`,

@@ -11,6 +11,7 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { test, uniqueName } from '@tenantry/devstack/testing';
+import { routedServices } from '@tenantry/service-registry';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { isMap, type Node, parse, parseDocument, stringify } from 'yaml';
 import {
@@ -161,6 +162,10 @@ function variablesReadBy(configModule: string): Set<string> {
   const read = new Set(keysOf(source));
   if (source.includes('tenantServiceEnv(')) {
     for (const name of keysOf(repoFile('packages/service-runtime/src/settings.ts'))) read.add(name);
+  }
+  // The gateway's `<SERVICE>_URL`, one per routed service of the registry.
+  if (source.includes('...upstreamVariables()')) {
+    for (const service of routedServices) read.add(`${service.name.toUpperCase()}_URL`);
   }
   return read;
 }
@@ -412,13 +417,10 @@ describe('values and schemas', () => {
     expect(undocumentedKeys(document.contents, '')).toEqual([]);
   });
 
-  test('the global block is one contract: the same schema and defaults in every chart', () => {
-    const schemas = CHARTS.map(
-      (chart) =>
-        (JSON.parse(repoFile(`charts/${chart}/values.schema.json`)) as JsonSchema).properties?.global,
-    );
-    expect(schemas[0]).toBeDefined();
-    for (const schema of schemas) expect(schema).toEqual(schemas[0]);
+  // The schema of the global block is one fragment (charts/common/schema/global.json) composed into
+  // every chart's values.schema.json (chart-schemas.test.ts); its defaults are written in each
+  // values.yaml, so they are compared here.
+  test('the global defaults are one contract: the same in every values.yaml', () => {
     const defaults = CHARTS.filter((chart) => chart !== 'common').map(
       (chart) => (parse(repoFile(`charts/${chart}/values.yaml`)) as { global: unknown }).global,
     );
@@ -615,7 +617,7 @@ describe('rendered output', () => {
     // Both programs are told where it is.
     const envOf = (chart: string) =>
       new Map(containersOf(deploymentOf(objects, chart))[0]?.env?.map(({ name, value }) => [name, value]));
-    expect(envOf('tenant-operator').get('TENANTRY_KEYS_NAMESPACE')).toBe('platform-keys');
+    expect(envOf('tenant-operator').get('KEYS_NAMESPACE')).toBe('platform-keys');
     expect(envOf('auth').get('KEYS_NAMESPACE')).toBe('platform-keys');
     for (const chart of ['gateway', 'users']) {
       expect(
@@ -705,7 +707,7 @@ describe('rendered output', () => {
     expect(JSON.stringify(named)).not.toContain('platform-keys');
     const envValue = (chart: string, variable: string) =>
       containersOf(deploymentOf(named, chart))[0]?.env?.find(({ name }) => name === variable)?.value;
-    expect(envValue('tenant-operator', 'TENANTRY_KEYS_NAMESPACE')).toBe('tenantry-secrets');
+    expect(envValue('tenant-operator', 'KEYS_NAMESPACE')).toBe('tenantry-secrets');
     expect(envValue('auth', 'KEYS_NAMESPACE')).toBe('tenantry-secrets');
 
     // Only for the components that use it: auth alone still needs it, gateway and users do not.
@@ -887,8 +889,8 @@ describe('rendered output', () => {
       'POSTGRES_PUBLIC_PORT',
     ]);
     const byName = new Map(full.map((variable) => [variable.name, variable]));
-    expect(byName.get('TENANTRY_NAMESPACE')?.value).toBe('platform');
-    expect(byName.get('TENANTRY_KEYS_NAMESPACE')?.value).toBe('platform-keys');
+    expect(byName.get('PLATFORM_NAMESPACE')?.value).toBe('platform');
+    expect(byName.get('KEYS_NAMESPACE')?.value).toBe('platform-keys');
     expect(byName.get('POSTGRES_PUBLIC_PORT')?.value).toBe('6432');
     expect(byName.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     // The admin URL only ever comes from an existing Secret; the chart renders no Secret of its own.

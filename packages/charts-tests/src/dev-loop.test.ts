@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { services } from '@tenantry/service-registry';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
 
@@ -17,8 +18,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const OPERATOR_DOCKERFILE = 'operators/tenant-operator/Dockerfile';
 /** The one Dockerfile of the services, built with the build argument SERVICE=<service>. */
 const SERVICE_DOCKERFILE = 'services/Dockerfile';
-/** The services with a chart and an image. */
-const SERVICES = ['gateway', 'auth', 'users'] as const;
+/** The services with a chart and an image: the built ones of the registry. */
+const SERVICES = services.filter((service) => service.built).map((service) => service.name);
 
 type Values = Record<string, unknown>;
 
@@ -511,6 +512,23 @@ test(`${SERVICE_DOCKERFILE} copies no workspace package that no service imports`
       SERVICE_PACKAGES.flatMap((path) => [`${path}/package.json`, `${path}/src`]).sort(),
     );
   }
+});
+
+test(`${OPERATOR_DOCKERFILE} copies its workspace packages and every migration set it applies`, () => {
+  const dir = 'operators/tenant-operator';
+  const copied = copiedFromContext(OPERATOR_DOCKERFILE, {});
+  const packages = workspaceClosure('@tenantry/tenant-operator');
+  expect(
+    copied.filter((path) => path.startsWith('packages/') && !path.endsWith('/migrations')).sort(),
+  ).toEqual(packages.flatMap((path) => [`${path}/package.json`, `${path}/src`]).sort());
+  const migrated = services.filter((service) => service.built && service.tenantDatabase);
+  expect(copied.filter((path) => /^(services|packages)\/[^/]+\/migrations$/.test(path)).sort()).toEqual(
+    [
+      'packages/events/migrations',
+      ...migrated.map((service) => `services/${service.name}/migrations`),
+    ].sort(),
+  );
+  expect(copied).toEqual(expect.arrayContaining([`${dir}/package.json`, `${dir}/src`, `${dir}/migrations`]));
 });
 
 // ---------------------------------------------------------------------------------------------------

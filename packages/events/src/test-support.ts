@@ -1,19 +1,18 @@
 import { uniqueName } from '@tenantry/devstack/testing';
 import { appRoleName, eventsTopic, ownerRoleName } from '@tenantry/tenant-api';
-import kafkajs, { type Admin, type IHeaders, type Kafka } from 'kafkajs';
-import postgres, { type Sql } from 'postgres';
-import { expect } from 'vitest';
 import {
+  applyMigrations,
+  deleteTopics,
   dropTenantDatabase,
   ensureTenantDatabase,
   generatePassword,
-} from '../../../operators/tenant-operator/src/tenant/database.ts';
-import {
-  applyMigrations,
   type MigrationSet,
   migrationSets,
-} from '../../../operators/tenant-operator/src/tenant/migrations.ts';
-import { deleteTopics, reconcileTopics } from '../../../operators/tenant-operator/src/tenant/topics.ts';
+  reconcileTopics,
+} from '@tenantry/tenant-operator/testing';
+import kafkajs, { type Admin, type IHeaders, type Kafka } from 'kafkajs';
+import postgres, { type Sql } from 'postgres';
+import { expect } from 'vitest';
 import { type EventEnvelope, parseEvent } from './envelope.ts';
 
 // kafkajs is CommonJS: Node's ESM loader exposes only its default export reliably.

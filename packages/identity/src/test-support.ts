@@ -1,5 +1,5 @@
+import { generateSigningKey } from '@tenantry/tenant-operator/testing';
 import type { TenantSigningKey } from '@tenantry/tenant-secrets';
-import { generateSigningKey } from '../../../operators/tenant-operator/src/tenant/signing-key.ts';
 
 /** A key pair exactly as the operator generates it for a tenant, for tests. */
 export function operatorKey(): TenantSigningKey {

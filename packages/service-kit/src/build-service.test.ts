@@ -37,6 +37,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     throw httpErrors.tooManyRequests(29.2);
   });
   app.post('/api/upload', async () => ({ ok: true }));
+  // What a query wrapper (drizzle's DrizzleQueryError) around a data-layer error looks like.
+  app.get('/api/wrapped/:kind', async (request) => {
+    const { kind } = request.params as { kind: string };
+    const cause =
+      kind === 'down'
+        ? Object.assign(new Error('while connecting to the database of tenant acme: ECONNREFUSED'), {
+            statusCode: 503,
+            code: 'TENANT_DATABASE_UNAVAILABLE',
+          })
+        : kind === 'gone'
+          ? Object.assign(new Error('no such tenant "acme"'), { statusCode: 404, code: 'TENANT_NOT_FOUND' })
+          : new Error(INTERNAL_DETAIL);
+    throw new Error(`Failed query: select ... params: ann@acme.test`, { cause });
+  });
 };
 
 const apps: ServiceInstance[] = [];
@@ -180,6 +194,22 @@ describe('error body', () => {
       err: { message: INTERNAL_DETAIL },
     });
     expect(JSON.stringify(errorLines[0])).toContain('"stack"');
+  });
+
+  test('a wrapper is answered as the data-layer error it wraps, and its parameters reach no log', async () => {
+    const { app, logs } = await build();
+    const down = await app.inject({ method: 'GET', url: '/api/wrapped/down' });
+    expect(down.statusCode).toBe(503);
+    expect(down.json().error.code).toBe('TENANT_DATABASE_UNAVAILABLE');
+    expect(down.headers['retry-after']).toBe('5');
+    const gone = await app.inject({ method: 'GET', url: '/api/wrapped/gone' });
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json().error).toMatchObject({ code: 'TENANT_NOT_FOUND', message: 'no such tenant "acme"' });
+    expect(JSON.stringify(logs)).not.toContain('ann@acme.test');
+    // A cause that says nothing of its own leaves the wrapper a plain internal error.
+    const other = await app.inject({ method: 'GET', url: '/api/wrapped/other' });
+    expect(other.statusCode).toBe(500);
+    expect(other.json().error.code).toBe('INTERNAL');
   });
 
   test('a body over 10 MB is refused with 413 and the standard body', async () => {

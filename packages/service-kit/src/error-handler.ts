@@ -29,6 +29,34 @@ interface Rendered {
   headers?: Readonly<Record<string, string>>;
 }
 
+/** Whether an error says what to answer: an HTTP status and a stable code of its own. */
+function answers(error: unknown): error is Error & { statusCode: number; code: string } {
+  const candidate = error as { statusCode?: unknown; code?: unknown } | null;
+  return (
+    error instanceof Error &&
+    typeof candidate?.statusCode === 'number' &&
+    typeof candidate.code === 'string' &&
+    STABLE_CODE.test(candidate.code)
+  );
+}
+
+/**
+ * The error that decides the answer: the error itself, or, for a wrapper that says nothing of its own
+ * (drizzle's DrizzleQueryError around every failed query, whose message also holds the query's
+ * parameters), the first error of its cause chain that does, e.g. a tenant database that is down.
+ */
+function deciding(error: Error): Error {
+  if (error instanceof HttpError || 'statusCode' in error || 'validation' in error) return error;
+  for (
+    let cause: unknown = error.cause, depth = 0;
+    cause && depth < 5;
+    cause = (cause as Error).cause, depth++
+  ) {
+    if (answers(cause)) return cause;
+  }
+  return error;
+}
+
 /** Decides what the client is told about an error. */
 function render(error: FastifyError | HttpError | Error): Rendered {
   if (error instanceof HttpError) {
@@ -42,7 +70,11 @@ function render(error: FastifyError | HttpError | Error): Rendered {
   if (statusCode >= 400 && statusCode < 500) {
     return {
       statusCode,
-      code: CODE_BY_STATUS[statusCode] ?? ERROR_CODES.BAD_REQUEST,
+      // Fastify's own codes (FST_ERR_...) name its internals; clients get the status's code instead.
+      code:
+        answers(error) && !error.code.startsWith('FST_')
+          ? error.code
+          : (CODE_BY_STATUS[statusCode] ?? ERROR_CODES.BAD_REQUEST),
       message: error.message,
     };
   }
@@ -96,7 +128,8 @@ function send(reply: FastifyReply, request: FastifyRequest, rendered: Rendered):
 }
 
 const errorHandlingImpl: FastifyPluginAsync = async (app) => {
-  app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | HttpError | Error, request, reply) => {
+    const error = deciding(thrown);
     const rendered = render(error);
     if (rendered.code === ERROR_CODES.INTERNAL) {
       // The one log line with the full error; the client only gets the request id to quote.

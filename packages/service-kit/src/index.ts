@@ -13,3 +13,4 @@ export { ERROR_CODES, HttpError, httpErrors } from './http-errors.ts';
 export { OPENAPI_PATH } from './openapi.ts';
 export { REQUEST_ID_HEADER } from './request-id.ts';
 export { DEFAULT_HOST, DEFAULT_SHUTDOWN_TIMEOUT_MS, type RunOptions, runService } from './run-service.ts';
+export { strictBody } from './strict-body.ts';

@@ -1,6 +1,6 @@
 import type { TObject } from '@sinclair/typebox';
-import { ERROR_CODES, HttpError } from '@tenantry/service-kit';
 import type { preValidationAsyncHookHandler } from 'fastify';
+import { ERROR_CODES, HttpError } from './http-errors.ts';
 
 /** `a/b~c` → `a~1b~0c` (RFC 6901), so a property name cannot bend the JSON pointer it appears in. */
 function pointerSegment(name: string): string {

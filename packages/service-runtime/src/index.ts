@@ -1,4 +1,9 @@
-export { runTenantServiceProgram, type TenantServiceProgram } from './run-program.ts';
+export {
+  type ConsumerOverrides,
+  runTenantServiceProgram,
+  startTenantService,
+  type TenantServiceProgram,
+} from './run-program.ts';
 export { serviceConfig, type TenantServiceSettings, tenantServiceEnv } from './settings.ts';
 export {
   defaultKubeConfig,

@@ -1,14 +1,29 @@
-import { ConfigError } from '@tenantry/config';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, type Env } from '@tenantry/config';
 import { createLogger, type Logger } from '@tenantry/logger';
 import { runService, type ServiceInstance } from '@tenantry/service-kit';
 import { startTelemetry } from '@tenantry/telemetry';
 import type { TenantServiceSettings } from './settings.ts';
 import { startTenantRuntime, type TenantRuntime, type TenantRuntimeOptions } from './tenant-runtime.ts';
 
+/**
+ * How a service consumes the tenants' events, where a caller must narrow it: tests and the local
+ * platform share one Kafka with other runs, so they give each run its own consumer group.
+ */
+export interface ConsumerOverrides {
+  groupId?: string;
+  topicPattern?: RegExp;
+  topicCheckIntervalMs?: number;
+}
+
+/**
+ * A tenant-facing service, declared once in its `src/program.ts`: its process (`main.ts`) and the local
+ * platform (`npm run up`, the end-to-end tests) both start it from this.
+ */
 export interface TenantServiceProgram<C extends TenantServiceSettings> {
   service: string;
-  /** The program's config module: the only reader of the environment. */
-  loadConfig(): C;
+  /** The program's config module: the only reader of the environment (`process.env` unless given). */
+  loadConfig(env?: Env): C;
   runtime?: Pick<TenantRuntimeOptions, 'relay' | 'signing'>;
   /** The service's app over the started runtime; `onClose` must reach buildService's option of that name. */
   build(parts: {
@@ -16,7 +31,52 @@ export interface TenantServiceProgram<C extends TenantServiceSettings> {
     config: C;
     logger: Logger;
     onClose: () => Promise<void>;
+    consumers?: ConsumerOverrides;
   }): Promise<ServiceInstance>;
+}
+
+export interface StartedTenantService<C> {
+  app: ServiceInstance;
+  config: C;
+}
+
+/**
+ * The runtime and app of a program, ready to listen; closing the app closes the runtime and then
+ * `onClose`. A runtime started before a failing build is closed again.
+ */
+export async function startTenantService<C extends TenantServiceSettings>(
+  program: TenantServiceProgram<C>,
+  options: {
+    config: C;
+    logger: Logger;
+    kc?: KubeConfig;
+    consumers?: ConsumerOverrides;
+    onClose?: () => Promise<void>;
+  },
+): Promise<ServiceInstance> {
+  const { config, logger } = options;
+  const runtime = await startTenantRuntime({
+    service: program.service,
+    settings: config,
+    logger,
+    ...(options.kc ? { kc: options.kc } : {}),
+    ...program.runtime,
+  });
+  try {
+    return await program.build({
+      runtime,
+      config,
+      logger,
+      ...(options.consumers ? { consumers: options.consumers } : {}),
+      onClose: async () => {
+        await runtime.close();
+        await options.onClose?.();
+      },
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
 }
 
 /**
@@ -43,20 +103,10 @@ export async function runTenantServiceProgram<C extends TenantServiceSettings>(
     ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   });
   try {
-    const runtime = await startTenantRuntime({
-      service: program.service,
-      settings: config,
-      logger,
-      ...program.runtime,
-    });
-    const app = await program.build({
-      runtime,
+    const app = await startTenantService(program, {
       config,
       logger,
-      onClose: async () => {
-        await runtime.close();
-        await telemetry.shutdown();
-      },
+      onClose: () => telemetry.shutdown(),
     });
     await runService(app, { port: config.PORT });
   } catch (error) {

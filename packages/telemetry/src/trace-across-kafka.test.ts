@@ -2,10 +2,10 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { devstack, test, uniqueName } from '@tenantry/devstack/testing';
 import { appendToOutbox, createEvent, createEventConsumer, createOutboxRelay } from '@tenantry/events';
+// The events package's own test support: it provisions a tenant with the operator's building blocks.
+import { provisionTenant, testKafka } from '@tenantry/events/testing';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
-// The events package's own test support: it provisions a tenant with the operator's building blocks.
-import { provisionTenant, testKafka } from '../../events/src/test-support.ts';
 import { startTelemetry, type Telemetry } from './start-telemetry.ts';
 import { activeTraceId } from './trace-headers.ts';
 

@@ -1,12 +1,20 @@
-/** No credentials Secret exists for this tenant: it was never provisioned, or it was deleted. */
+/**
+ * No credentials Secret exists for this tenant: it was never provisioned, or it was deleted (between
+ * the identity check and the query, a request answered as if it had come a moment later: 404).
+ */
 export class UnknownTenantError extends Error {
   readonly code = 'TENANT_NOT_FOUND';
+  /** Services answer 404 with this code (service-kit's error handler reads both). */
+  readonly statusCode = 404;
   readonly tenant: string;
+  /** Where its Secret was looked for, for the log; the message, which clients see, does not say. */
+  readonly namespace: string;
 
   constructor(tenant: string, namespace: string) {
-    super(`unknown tenant "${tenant}": no database credentials Secret for it in namespace ${namespace}`);
+    super(`no such tenant "${tenant}"`);
     this.name = 'UnknownTenantError';
     this.tenant = tenant;
+    this.namespace = namespace;
   }
 }
 

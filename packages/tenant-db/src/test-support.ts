@@ -9,16 +9,16 @@ import {
   defaultKeysNamespace,
   ownerRoleName,
 } from '@tenantry/tenant-api';
-import type { Logger } from '@tenantry/tenant-secrets';
-import postgres, { type Sql } from 'postgres';
-import { onTestFinished } from 'vitest';
 import {
   type DatabaseSettings,
   dropTenantDatabase,
+  ensureCredentials,
   ensureTenantDatabase,
   generatePassword,
-} from '../../../operators/tenant-operator/src/tenant/database.ts';
-import { ensureCredentials } from '../../../operators/tenant-operator/src/tenant/secrets.ts';
+} from '@tenantry/tenant-operator/testing';
+import type { Logger } from '@tenantry/tenant-secrets';
+import postgres, { type Sql } from 'postgres';
+import { onTestFinished } from 'vitest';
 import { TenantDatabases, type TenantDatabasesOptions } from './tenant-databases.ts';
 
 /**

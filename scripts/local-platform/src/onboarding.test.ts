@@ -2,11 +2,8 @@ import { request } from 'node:http';
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
 import { databaseName } from '@tenantry/tenant-api';
+import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  type OperatorHarness,
-  startOperatorHarness,
-} from '../../../operators/tenant-operator/src/test-support.ts';
 import { type PlatformServices, startPlatformServices } from './platform-services.ts';
 
 /**
@@ -31,8 +28,8 @@ beforeAll(async () => {
     logger: createLogger({ service: 'e2e', level: 'silent' }),
     ports: { gateway: 0, auth: 0, users: 0 },
     // Only this file's tenants: the shared Kafka holds other runs' topics, whose databases are not ours.
-    usersEvents: {
-      groupId: uniqueName('e2e-users'),
+    consumers: {
+      groupPrefix: uniqueName('e2e'),
       topicPattern: new RegExp(`^tenantry\\.${run}-.*\\.events$`),
       topicCheckIntervalMs: 500,
     },

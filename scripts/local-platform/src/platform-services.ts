@@ -1,16 +1,27 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { buildAuthService, loadAuthConfig } from '@tenantry/auth';
-import { buildGateway, loadGatewayConfig, NOT_DEPLOYED, upstreamsOf } from '@tenantry/gateway';
+import {
+  buildGateway,
+  loadGatewayConfig,
+  NOT_DEPLOYED,
+  upstreamsOf,
+  upstreamVariable,
+} from '@tenantry/gateway';
 import type { Logger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
-import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
-import { buildUsersService, loadUsersConfig } from '@tenantry/users';
+import { routedServices, type ServiceDeclaration, services } from '@tenantry/service-registry';
+import {
+  type ConsumerOverrides,
+  startTenantService,
+  type TenantServiceProgram,
+  type TenantServiceSettings,
+} from '@tenantry/service-runtime';
 
 /**
- * The platform's services in this process, as their pods run them in a cluster: each follows the
- * operator's Secrets (and the gateway its Ingresses and Plans) through the API server, with its own
- * runtime, pools and Kafka clients, listening on its own port. The gateway routes to them; services
- * that do not exist yet (chat, billing, ...) are not deployed: the gateway answers 503 naming them.
+ * The platform's services in this process, as their pods run them in a cluster: every built service
+ * of the registry, each following the operator's Secrets (and the gateway its Ingresses and Plans)
+ * through the API server, with its own runtime, pools and Kafka clients, on its own port. The gateway
+ * routes to them; registered services not built yet are not deployed: the gateway answers 503 naming
+ * them.
  */
 export interface PlatformServicesOptions {
   kc: KubeConfig;
@@ -18,23 +29,35 @@ export interface PlatformServicesOptions {
   kafkaBrokers: readonly string[];
   logger: Logger;
   host?: string;
-  /** 0 picks a free port (tests); `npm run up` uses the BRIEF's ports. */
-  ports?: { gateway?: number; auth?: number; users?: number };
-  /** The users service's Kafka group and topics (tests narrow them to their own tenants). */
-  usersEvents?: { groupId?: string; topicPattern?: RegExp; topicCheckIntervalMs?: number };
+  /** Port per service name; 0 picks a free port (tests). Default: the registry's ports. */
+  ports?: Record<string, number>;
+  /**
+   * Each consuming service's Kafka group is `<groupPrefix>-<service>` (tests and `npm run up` share a
+   * Kafka with other runs); other overrides as given.
+   */
+  consumers?: Omit<ConsumerOverrides, 'groupId'> & { groupPrefix?: string };
 }
 
 export interface PlatformServices {
-  urls: { gateway: string; auth: string; users: string };
+  /** Base URL of each started service, by name (`gateway` included). */
+  urls: Record<string, string>;
   stop(): Promise<void>;
 }
 
-/** The BRIEF's ports of the services that exist. */
-const PORTS = { gateway: 4000, auth: 3001, users: 3005 };
+/** Each tenant service's package exports its `program` (src/program.ts), the one way to start it. */
+async function programOf(service: ServiceDeclaration): Promise<TenantServiceProgram<TenantServiceSettings>> {
+  const loaded = (await import(`@tenantry/${service.name}`)) as {
+    program?: TenantServiceProgram<TenantServiceSettings>;
+  };
+  if (!loaded.program) {
+    throw new Error(`@tenantry/${service.name} exports no program (services/${service.name}/src/program.ts)`);
+  }
+  return loaded.program;
+}
 
 export async function startPlatformServices(options: PlatformServicesOptions): Promise<PlatformServices> {
   const host = options.host ?? '127.0.0.1';
-  const ports = { ...PORTS, ...options.ports };
+  const portOf = (service: ServiceDeclaration) => options.ports?.[service.name] ?? service.port;
   const common = {
     PLATFORM_NAMESPACE: options.namespace,
     KAFKA_BROKERS: options.kafkaBrokers.join(','),
@@ -44,71 +67,37 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
   const stop = async () => {
     for (const part of started.reverse()) await part.close();
   };
+  const listen = async (app: ServiceInstance, service: ServiceDeclaration) => {
+    started.push(app);
+    try {
+      return await app.listen({ host, port: portOf(service) });
+    } catch (error) {
+      throw new Error(
+        `while starting ${service.name} on ${host}:${portOf(service)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
   try {
-    const listen = async (app: ServiceInstance, port: number, name: string) => {
-      started.push(app);
-      try {
-        return await app.listen({ host, port });
-      } catch (error) {
-        throw new Error(
-          `while starting ${name} on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        );
-      }
-    };
-    const runtime = async (
-      service: string,
-      settings: Parameters<typeof startTenantRuntime>[0]['settings'],
-      relay: boolean,
-      signing = false,
-    ) => {
-      const started_: TenantRuntime = await startTenantRuntime({
-        service,
-        settings,
-        logger: options.logger.child({ service }),
+    const urls: Record<string, string> = {};
+    const { groupPrefix, ...consumers } = options.consumers ?? {};
+    for (const service of services.filter((s) => s.built && s.routed)) {
+      const program = await programOf(service);
+      const logger = options.logger.child({ service: service.name });
+      const app = await startTenantService(program, {
+        config: program.loadConfig(common),
+        logger,
         kc: options.kc,
-        relay,
-        signing,
+        consumers: { ...consumers, ...(groupPrefix ? { groupId: `${groupPrefix}-${service.name}` } : {}) },
       });
-      started.push(started_);
-      return started_;
-    };
+      urls[service.name] = await listen(app, service);
+    }
 
-    const authConfig = loadAuthConfig(common);
-    const authRuntime = await runtime('auth', authConfig, true, true);
-    const authUrl = await listen(
-      await buildAuthService({
-        runtime: authRuntime,
-        config: authConfig,
-        logger: options.logger.child({ service: 'auth' }),
-      }),
-      ports.auth,
-      'auth',
-    );
-
-    const usersConfig = loadUsersConfig(common);
-    const usersRuntime = await runtime('users', usersConfig, true);
-    const usersUrl = await listen(
-      await buildUsersService({
-        runtime: usersRuntime,
-        config: usersConfig,
-        logger: options.logger.child({ service: 'users' }),
-        ...(options.usersEvents ? { events: options.usersEvents } : {}),
-      }),
-      ports.users,
-      'users',
-    );
-
-    // Services not built yet are not deployed: the gateway answers 503 naming them, and /api/health
-    // reports them as not_deployed instead of down.
     const gatewayConfig = loadGatewayConfig({
       ...common,
-      AUTH_URL: authUrl,
-      USERS_URL: usersUrl,
-      CHAT_URL: NOT_DEPLOYED,
-      BILLING_URL: NOT_DEPLOYED,
-      NOTIFICATIONS_URL: NOT_DEPLOYED,
-      ANALYTICS_URL: NOT_DEPLOYED,
+      ...Object.fromEntries(
+        routedServices.map((s) => [upstreamVariable(s.name), urls[s.name] ?? NOT_DEPLOYED]),
+      ),
     });
     const gateway = await buildGateway({
       kc: options.kc,
@@ -116,8 +105,10 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
       upstreams: upstreamsOf(gatewayConfig),
       logger: options.logger.child({ service: 'gateway' }),
     });
-    const gatewayUrl = await listen(gateway, ports.gateway, 'gateway');
-    return { urls: { gateway: gatewayUrl, auth: authUrl, users: usersUrl }, stop };
+    const gatewayService = services.find((s) => s.name === 'gateway');
+    if (!gatewayService) throw new Error('the registry has no gateway');
+    urls.gateway = await listen(gateway, gatewayService);
+    return { urls, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -6,8 +6,8 @@ import { tenantServiceEnv } from '@tenantry/service-runtime';
 const schema = Type.Object({
   ...tenantServiceEnv(3001),
   /**
-   * Where the operator keeps the tenants' private signing keys (TENANTRY_KEYS_NAMESPACE); only auth is
-   * granted it. `<PLATFORM_NAMESPACE>-keys` when unset.
+   * Where the operator keeps the tenants' private signing keys (its KEYS_NAMESPACE); only auth, the
+   * one service with signing keys, is granted it. `<PLATFORM_NAMESPACE>-keys` when unset.
    */
   KEYS_NAMESPACE: Type.Optional(
     Type.String({

@@ -3,11 +3,8 @@ import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
 import type { TenantSpec } from '@tenantry/tenant-api';
+import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import {
-  type OperatorHarness,
-  startOperatorHarness,
-} from '../../../operators/tenant-operator/src/test-support.ts';
 import { buildAuthService } from './auth-service.ts';
 import { type AuthConfig, loadAuthConfig } from './config.ts';
 

@@ -5,7 +5,13 @@ import {
   DEFAULT_UPSTREAM_CHECK_TIMEOUT_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
 } from './gateway.ts';
-import { DEFAULT_UPSTREAMS, type Upstreams } from './upstreams.ts';
+import {
+  DEFAULT_UPSTREAMS,
+  SERVICE_NAMES,
+  type ServiceName,
+  type Upstreams,
+  upstreamVariable,
+} from './upstreams.ts';
 
 /** The gateway's configuration: the only reader of the environment in this program. */
 /** The value of a service URL variable for a service that is not deployed. */
@@ -23,6 +29,12 @@ function upstream(defaultUrl: string) {
   });
 }
 
+function upstreamVariables() {
+  return Object.fromEntries(
+    SERVICE_NAMES.map((service) => [upstreamVariable(service), upstream(DEFAULT_UPSTREAMS[service])]),
+  ) as Record<`${Uppercase<ServiceName>}_URL`, ReturnType<typeof upstream>>;
+}
+
 const schema = Type.Object({
   PORT: port(4000),
   LOG_LEVEL: logLevel(),
@@ -32,12 +44,8 @@ const schema = Type.Object({
   KUBECONFIG: Type.Optional(Type.String({ minLength: 1 })),
   /** OTLP/HTTP collector, e.g. http://otel-collector:4318; traces are not exported when unset. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url()),
-  AUTH_URL: upstream(DEFAULT_UPSTREAMS.auth),
-  USERS_URL: upstream(DEFAULT_UPSTREAMS.users),
-  CHAT_URL: upstream(DEFAULT_UPSTREAMS.chat),
-  BILLING_URL: upstream(DEFAULT_UPSTREAMS.billing),
-  NOTIFICATIONS_URL: upstream(DEFAULT_UPSTREAMS.notifications),
-  ANALYTICS_URL: upstream(DEFAULT_UPSTREAMS.analytics),
+  /** `<SERVICE>_URL` for each routed service of the registry. */
+  ...upstreamVariables(),
   /** Browser origins allowed to call the API (`https://app.acme.test,...`); none by default. */
   CORS_ORIGINS: commaList([]),
   /**
@@ -65,13 +73,11 @@ export function loadGatewayConfig(env?: Env): GatewayConfig {
 }
 
 export function upstreamsOf(config: GatewayConfig): Upstreams {
-  const deployed = (url: string) => (url === NOT_DEPLOYED ? null : url);
-  return {
-    auth: deployed(config.AUTH_URL),
-    users: deployed(config.USERS_URL),
-    chat: deployed(config.CHAT_URL),
-    billing: deployed(config.BILLING_URL),
-    notifications: deployed(config.NOTIFICATIONS_URL),
-    analytics: deployed(config.ANALYTICS_URL),
-  };
+  const urls = config as unknown as Record<string, string>;
+  return Object.fromEntries(
+    SERVICE_NAMES.map((service) => {
+      const url = urls[upstreamVariable(service)];
+      return [service, url === undefined || url === NOT_DEPLOYED ? null : url];
+    }),
+  ) as Record<ServiceName, string | null>;
 }

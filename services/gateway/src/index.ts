@@ -7,4 +7,10 @@ export {
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   type GatewayOptions,
 } from './gateway.ts';
-export { DEFAULT_UPSTREAMS, SERVICE_NAMES, type ServiceName, type Upstreams } from './upstreams.ts';
+export {
+  DEFAULT_UPSTREAMS,
+  SERVICE_NAMES,
+  type ServiceName,
+  type Upstreams,
+  upstreamVariable,
+} from './upstreams.ts';

@@ -14,13 +14,14 @@ import { type AccessClaims, TenantKeys } from '@tenantry/identity';
 import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import type { TenantSpec } from '@tenantry/tenant-api';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { WebSocketServer } from 'ws';
-import { applyManifests, loadManifests } from '../../../operators/tenant-operator/src/crds.ts';
 import {
+  applyManifests,
+  loadManifests,
   type OperatorHarness,
   startOperatorHarness,
-} from '../../../operators/tenant-operator/src/test-support.ts';
+} from '@tenantry/tenant-operator/testing';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { WebSocketServer } from 'ws';
 import { buildGateway, type GatewayOptions } from './gateway.ts';
 import { SERVICE_NAMES, type ServiceName, servicePrefix, type Upstreams } from './upstreams.ts';
 

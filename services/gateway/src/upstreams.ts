@@ -1,10 +1,19 @@
+import {
+  defaultServiceUrl,
+  ROUTED_SERVICE_NAMES,
+  type RoutedServiceName,
+  routedServices,
+  servicePrefix,
+} from '@tenantry/service-registry';
+
 /**
- * The services behind the gateway. Public paths carry the service prefix and services mount their
- * routes under it (BRIEF section 3), so the proxy rewrites nothing: `/api/chat/x` is `/api/chat/x`
- * upstream too.
+ * The services behind the gateway, from the registry. Public paths carry the service prefix and
+ * services mount their routes under it (BRIEF section 3), so the proxy rewrites nothing: `/api/chat/x`
+ * is `/api/chat/x` upstream too.
  */
-export const SERVICE_NAMES = ['auth', 'users', 'chat', 'billing', 'notifications', 'analytics'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const SERVICE_NAMES = ROUTED_SERVICE_NAMES;
+export type ServiceName = RoutedServiceName;
+export { servicePrefix };
 
 /**
  * Base URL of each service, e.g. `http://auth:3001`; null for a service not deployed: its routes
@@ -12,16 +21,11 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
  */
 export type Upstreams = Readonly<Record<ServiceName, string | null>>;
 
-export const DEFAULT_UPSTREAMS: Readonly<Record<ServiceName, string>> = {
-  auth: 'http://auth:3001',
-  users: 'http://users:3005',
-  chat: 'http://chat:3002',
-  billing: 'http://billing:3003',
-  notifications: 'http://notifications:3004',
-  analytics: 'http://analytics:3007',
-};
+export const DEFAULT_UPSTREAMS = Object.fromEntries(
+  routedServices.map((service) => [service.name, defaultServiceUrl(service)]),
+) as Readonly<Record<ServiceName, string>>;
 
-/** `/api/auth` for auth: the path prefix the service owns, at the gateway and upstream alike. */
-export function servicePrefix(service: ServiceName): string {
-  return `/api/${service}`;
+/** The variable that sets a service's upstream URL: `AUTH_URL` for auth. */
+export function upstreamVariable(service: ServiceName): string {
+  return `${service.toUpperCase()}_URL`;
 }

@@ -8,6 +8,7 @@ export {
 } from './profile-changes.ts';
 export { handleProfileEvent } from './profile-events.ts';
 export { Profile, ProfileList, UpdateProfileBody } from './profile-schemas.ts';
+export { program } from './program.ts';
 export { type Preferences, type PreferenceValue, type ProfileRow, profiles } from './schema.ts';
 export { USERS_ERROR_CODES } from './users-errors.ts';
 export {

@@ -9,7 +9,7 @@ import {
   type Role,
   TenantHeaders,
 } from '@tenantry/identity';
-import { errorResponses, HttpError } from '@tenantry/service-kit';
+import { errorResponses, HttpError, strictBody } from '@tenantry/service-kit';
 import type { TenantDatabases } from '@tenantry/tenant-db';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { profileChanges } from './profile-changes.ts';
@@ -28,8 +28,7 @@ import {
   updateProfile,
 } from './profile-store.ts';
 import type { ProfileRow } from './schema.ts';
-import { strictBody } from './strict-body.ts';
-import { passOnDatabaseError, userNotFound } from './users-errors.ts';
+import { userNotFound } from './users-errors.ts';
 
 export interface UsersRoutesOptions {
   identity: RequestIdentity;
@@ -67,8 +66,6 @@ function seedOf(caller: AccessClaims): ProfileSeed {
  */
 export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, options) => {
   const { identity, databases } = options;
-  app.setErrorHandler(passOnDatabaseError);
-
   app.get(
     '/api/users/me',
     {

@@ -14,13 +14,10 @@ import { createLogger } from '@tenantry/logger';
 import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
 import { appSecretName, databaseName, eventsTopic } from '@tenantry/tenant-api';
+import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import kafkajs from 'kafkajs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  type OperatorHarness,
-  startOperatorHarness,
-} from '../../../operators/tenant-operator/src/test-support.ts';
 import { loadUsersConfig } from './config.ts';
 import { encodeCursor } from './cursor.ts';
 import { MAX_PREFERENCES } from './profile-schemas.ts';

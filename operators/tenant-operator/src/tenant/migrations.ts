@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  PACKAGES_WITH_TENANT_TABLES,
+  packageMigrationsFolder,
+  serviceMigrationsFolder,
+  servicesWithTenantDatabase,
+} from '@tenantry/service-registry';
 import { appRoleName, ownerRoleName } from '@tenantry/tenant-api';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
@@ -21,23 +27,17 @@ export interface MigrationSet {
   folder: string;
 }
 
+/**
+ * The platform's own set, the packages' (events: outbox, processed_events), then each registered
+ * service's with tenant tables, all found by the registry's folder convention.
+ */
 export const migrationSets: MigrationSet[] = [
   { name: 'platform', folder: fileURLToPath(new URL('../../migrations/platform', import.meta.url)) },
-  // @tenantry/events: the transactional outbox and the consumers' processed_events.
-  {
-    name: 'events',
-    folder: fileURLToPath(new URL('../../../../packages/events/migrations/events', import.meta.url)),
-  },
-  // services/auth: accounts, refresh token families, one-time tokens, sign-in failures.
-  {
-    name: 'auth',
-    folder: fileURLToPath(new URL('../../../../services/auth/migrations/auth', import.meta.url)),
-  },
-  // services/users: profiles and preferences.
-  {
-    name: 'users',
-    folder: fileURLToPath(new URL('../../../../services/users/migrations/users', import.meta.url)),
-  },
+  ...PACKAGES_WITH_TENANT_TABLES.map((name) => ({ name, folder: packageMigrationsFolder(name) })),
+  ...servicesWithTenantDatabase().map((service) => ({
+    name: service.name,
+    folder: serviceMigrationsFolder(service),
+  })),
 ];
 
 const MIGRATIONS_SCHEMA = 'drizzle';
