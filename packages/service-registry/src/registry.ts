@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -182,7 +184,14 @@ export function packageMigrationsFolder(name: (typeof PACKAGES_WITH_TENANT_TABLE
   return fileURLToPath(new URL(`../../${name}/migrations/${name}`, import.meta.url));
 }
 
-/** The services whose tables the operator migrates into every tenant database. */
+/**
+ * The services whose tables the operator migrates into every tenant database: those declaring tenant
+ * tables whose migration set exists. A service being written (not built yet) gets its tables in
+ * development and tests as soon as its set exists; a built one must have it (the registry test).
+ */
 export function servicesWithTenantDatabase(): ServiceDeclaration[] {
-  return services.filter((service) => service.built && service.tenantDatabase);
+  return services.filter(
+    (service) =>
+      service.tenantDatabase && existsSync(join(serviceMigrationsFolder(service), 'meta', '_journal.json')),
+  );
 }
