@@ -17,5 +17,6 @@ export {
 } from './envelope.ts';
 export type { EventsLogger } from './events-logger.ts';
 export { appendToOutbox } from './outbox.ts';
+export * from './payloads.ts';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayTenant } from './relay.ts';
 export { outbox, processedEvents } from './schema.ts';
