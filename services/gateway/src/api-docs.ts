@@ -1,4 +1,7 @@
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ERROR_CODES, HttpError } from '@tenantry/service-kit';
+import type { FastifyRequest } from 'fastify';
 import {
   HTTP_METHODS,
   isOpenApiDocument,
@@ -11,7 +14,18 @@ import { SERVICE_NAMES, type Upstreams } from './upstreams.ts';
 export interface ApiDocsOptions {
   upstreams: Upstreams;
   timeoutMs: number;
+  /** How long a merged document is served before the services are asked again. */
+  cacheMs?: number;
+  /** Requests per minute one client address may make to /docs and /docs/openapi.json. */
+  requestsPerMinutePerClient?: number;
 }
+
+/**
+ * /docs is public (no tenant, no token) and each merge asks every service: cached, so a burst costs
+ * the services one fetch each, and limited per client address, so no one client keeps the gateway busy.
+ */
+export const DEFAULT_DOCS_CACHE_MS = 30_000;
+export const DEFAULT_DOCS_REQUESTS_PER_MINUTE_PER_CLIENT = 60;
 
 /** Where every service serves the document built from its route schemas (service-kit). */
 const SERVICE_OPENAPI_PATH = '/openapi.json';
@@ -94,11 +108,43 @@ td, th { border-bottom: 1px solid #ddd; padding: 0.3rem 0.8rem; text-align: left
 }
 
 /**
- * `GET /docs/openapi.json`: the services' OpenAPI documents merged into one, fetched on each call
- * (docs are read rarely, and a redeployed service shows at once); a service that does not answer is
- * listed as missing, not an error. `GET /docs`: the same as a page.
+ * `GET /docs/openapi.json`: the services' OpenAPI documents merged into one, fetched at most once per
+ * `cacheMs` (concurrent callers share one fetch; a redeployed service shows within that time); a
+ * service that does not answer is listed as missing, not an error. `GET /docs`: the same as a page.
+ * Both are limited per client address (429 TOO_MANY_REQUESTS).
  */
 export const apiDocsRoutes: FastifyPluginAsyncTypebox<ApiDocsOptions> = async (app, options) => {
+  const cacheMs = options.cacheMs ?? DEFAULT_DOCS_CACHE_MS;
+  let cached: { until: number; document: Promise<OpenApiDocument> } | undefined;
+  const current = (): Promise<OpenApiDocument> => {
+    if (cached && Date.now() < cached.until) return cached.document;
+    const document = merged();
+    const entry = { until: Date.now() + cacheMs, document };
+    cached = entry;
+    // A failed merge is not kept: the next caller tries again.
+    document.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return document;
+  };
+
+  await app.register(rateLimit, { global: false, enableDraftSpec: true });
+  // One counter per client address for both routes below (this plugin's scope only).
+  app.addHook(
+    'onRequest',
+    app.rateLimit({
+      max: options.requestsPerMinutePerClient ?? DEFAULT_DOCS_REQUESTS_PER_MINUTE_PER_CLIENT,
+      timeWindow: 60_000,
+      keyGenerator: (request: FastifyRequest) => request.ip,
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(
+          429,
+          ERROR_CODES.TOO_MANY_REQUESTS,
+          `the API documentation allows ${context.max} requests per minute per client; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
+        ),
+    }),
+  );
+
   const merged = async (): Promise<OpenApiDocument> => {
     const fetched = await Promise.all(
       SERVICE_NAMES.map(
@@ -111,8 +157,8 @@ export const apiDocsRoutes: FastifyPluginAsyncTypebox<ApiDocsOptions> = async (a
     return mergeOpenApi(app.swagger() as unknown as OpenApiDocument, services);
   };
 
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => merged());
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => current());
   app.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderDocsPage(await merged())),
+    reply.type('text/html; charset=utf-8').send(renderDocsPage(await current())),
   );
 };

@@ -300,11 +300,31 @@ describe('API documentation', () => {
     expect(document.info.description).toContain('Unavailable when this document was built: billing.');
   });
 
+  test('the merged document is cached: a burst asks each service once', async () => {
+    // The cache may hold a document from the tests above: a burst within it asks nobody again.
+    const before = h.fakes.services.users.openapiRequests;
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => send(h.url, 'localhost', '/docs/openapi.json')),
+    );
+    expect(burst.map((response) => response.status)).toEqual(Array(10).fill(200));
+    expect(h.fakes.services.users.openapiRequests - before).toBeLessThanOrEqual(1);
+  });
+
   test('GET /docs is a page listing the operations', async () => {
     const response = await send(h.url, 'localhost', '/docs');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.text).toContain('<code>/api/chat/things</code>');
     expect(response.text).toContain('href="/docs/openapi.json"');
+  });
+
+  test('one client is limited to 60 documentation requests a minute (429), with RateLimit headers', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 70; i++) statuses.push((await send(h.url, 'localhost', '/docs/openapi.json')).status);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
+    expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(60);
+    const limited = await send(h.url, 'localhost', '/docs');
+    expect(limited.status).toBe(429);
+    expect(limited.json<{ error: { code: string } }>().error.code).toBe('TOO_MANY_REQUESTS');
   });
 });

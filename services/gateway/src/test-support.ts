@@ -53,6 +53,8 @@ export interface FakeService {
   endStreams(): void;
   /** How many `/stream` responses have ended. */
   streamsEnded: number;
+  /** How many times its /openapi.json was fetched. */
+  openapiRequests: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function startFakeService(service: ServiceName): Promise<FakeServic
     url: '',
     healthy: true,
     streamsEnded: 0,
+    openapiRequests: 0,
     endStreams: () => {
       for (const end of pendingStreams.splice(0)) end();
     },
@@ -90,6 +93,9 @@ export async function startFakeService(service: ServiceName): Promise<FakeServic
       .code(fake.healthy ? 200 : 503)
       .send({ status: fake.healthy ? 'healthy' : 'unhealthy', service, checks: {} }),
   );
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/openapi.json') fake.openapiRequests++;
+  });
   app.get('/openapi.json', async () => ({
     openapi: '3.1.0',
     info: { title: service, version: '0.1.0' },
