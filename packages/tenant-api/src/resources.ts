@@ -49,10 +49,25 @@ export interface Tenant extends KubernetesObject {
 /** The Plan custom resource: data the platform engineer owns. */
 export interface PlanSpec {
   displayName?: string;
-  rateLimit: { requestsPerMinute: number };
+  rateLimit: {
+    requestsPerMinute: number;
+    perUserRequestsPerMinute?: number;
+    anonymousRequestsPerMinute?: number;
+    perClientRequestsPerMinute?: number;
+  };
   chat: { monthlyTokens: number };
   kafka: { partitions: number; retentionHours: number };
   postgres: { connectionLimit: number };
+  /** Prices, read by the billing service; a plan without them is not offered for subscription. */
+  billing?: PlanBilling;
+}
+
+/** A plan's prices: integer minor units of `currency` (cents for usd), per monthly period. */
+export interface PlanBilling {
+  basePriceMinor: number;
+  currency: string;
+  includedTokens: number;
+  overagePerThousandTokensMinor: number;
 }
 
 export interface Plan extends KubernetesObject {

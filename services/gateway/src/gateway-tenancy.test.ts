@@ -233,4 +233,69 @@ describe('plan rate limit', () => {
     expect(other.status).toBe(200);
     expect(other.headers['ratelimit-limit']).toBe('1000');
   });
+
+  test("an anonymous flood uses up neither the signed-in users' budget nor, from one client, the anonymous one", async () => {
+    const plan = uniqueName('anon');
+    cleanups.push(
+      await createPlan(h.operator.admin, plan, 3, {
+        anonymousRequestsPerMinute: 10,
+        perClientRequestsPerMinute: 2,
+      }),
+    );
+    const tenant = await h.tenant({ plan }, 'anon');
+    const signin = () =>
+      send(h.url, h.host(tenant), '/api/auth/signin', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+    expect((await signin()).status).toBe(200);
+    const second = await signin();
+    expect(second.status).toBe(200);
+    expect(second.headers).toMatchObject({ 'ratelimit-limit': '2', 'ratelimit-remaining': '0' });
+    const refused = await signin();
+    expect(refused.status).toBe(429);
+    expect(refused.json()).toMatchObject({
+      error: { code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('from one client') },
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // The signed-in users' budget (3, one used by h.tenant()'s probe) is untouched by the flood.
+    const user = await bearer(tenant);
+    expect((await send(h.url, h.host(tenant), '/api/users/me', { headers: user })).status).toBe(200);
+  });
+
+  test("the tenant's anonymous budget is apart from its signed-in one, and one user gets a share of it", async () => {
+    const plan = uniqueName('share');
+    cleanups.push(
+      await createPlan(h.operator.admin, plan, 20, {
+        anonymousRequestsPerMinute: 2,
+        perClientRequestsPerMinute: 10,
+        perUserRequestsPerMinute: 2,
+      }),
+    );
+    const tenant = await h.tenant({ plan }, 'share');
+    const signin = () =>
+      send(h.url, h.host(tenant), '/api/auth/signin', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+    expect((await signin()).status).toBe(200);
+    expect((await signin()).status).toBe(200);
+    const anonymousFull = await signin();
+    expect(anonymousFull.status).toBe(429);
+    expect(anonymousFull.json()).toMatchObject({
+      error: { message: expect.stringContaining('2 requests per minute to routes without a token') },
+    });
+
+    const ann = await bearer(tenant);
+    const me = (headers: Record<string, string>) => send(h.url, h.host(tenant), '/api/users/me', { headers });
+    expect((await me(ann)).status).toBe(200);
+    expect((await me(ann)).status).toBe(200);
+    const annLimited = await me(ann);
+    expect(annLimited.status).toBe(429);
+    expect(annLimited.json()).toMatchObject({ error: { message: expect.stringContaining('per user') } });
+    // Another user of the same tenant is served: the limit was Ann's share, not the tenant's budget.
+    expect((await me(await bearer(tenant))).status).toBe(200);
+  });
 });

@@ -390,7 +390,12 @@ export async function startGatewayHarness(options: Partial<GatewayOptions> = {})
 }
 
 /** A Plan of the test's own (cluster-scoped, so named uniquely), removed by the returned function. */
-export async function createPlan(admin: KubeConfig, name: string, requestsPerMinute: number) {
+export async function createPlan(
+  admin: KubeConfig,
+  name: string,
+  requestsPerMinute: number,
+  otherLimits: Record<string, number> = {},
+) {
   const custom = admin.makeApiClient(CustomObjectsApi);
   const ref = { group: 'tenantry.dev', version: 'v1alpha1', plural: 'plans' };
   await custom.createClusterCustomObject({
@@ -400,7 +405,7 @@ export async function createPlan(admin: KubeConfig, name: string, requestsPerMin
       kind: 'Plan',
       metadata: { name },
       spec: {
-        rateLimit: { requestsPerMinute },
+        rateLimit: { requestsPerMinute, ...otherLimits },
         chat: { monthlyTokens: 1000 },
         kafka: { partitions: 1, retentionHours: 1 },
         postgres: { connectionLimit: 5 },
