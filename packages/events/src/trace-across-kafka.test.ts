@@ -1,13 +1,15 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { devstack, test, uniqueName } from '@tenantry/devstack/testing';
-import { appendToOutbox, createEvent, createEventConsumer, createOutboxRelay } from '@tenantry/events';
-// The events package's own test support: it provisions a tenant with the operator's building blocks.
-import { provisionTenant, testKafka } from '@tenantry/events/testing';
+import { activeTraceId, startTelemetry, type Telemetry } from '@tenantry/telemetry';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
-import { startTelemetry, type Telemetry } from './start-telemetry.ts';
-import { activeTraceId } from './trace-headers.ts';
+import { createEventConsumer } from './consumer.ts';
+import { createEvent } from './envelope.ts';
+import { appendToOutbox } from './outbox.ts';
+import { createOutboxRelay } from './relay.ts';
+// Provisions a tenant with the operator's building blocks.
+import { provisionTenant, testKafka } from './test-support.ts';
 
 /**
  * The trace of a request reaches the consumers of the events it caused: through the outbox row, the
