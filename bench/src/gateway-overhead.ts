@@ -375,7 +375,7 @@ async function usersScenario(stack: Stack): Promise<Scenario> {
     await waitForAuthTenant(auth, tenant);
     // Signed up through auth: users creates the profile from auth's user.signed_up event (Kafka).
     const credentials = { email: 'bench@bench.test', password: PASSWORD };
-    await signUp(auth, tenant, credentials);
+    await signUp(auth, tenant, credentials, stack.endpoints.postgres.url);
     return signIn(auth, tenant, credentials);
   });
   // Its part is done: stopped, it takes no CPU from what is measured.

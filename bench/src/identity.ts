@@ -109,7 +109,7 @@ async function main() {
     const emailOf = (user: number) => `user${user}@bench.test`;
     await progress.step(`${USERS} accounts`, async () => {
       for (let user = 0; user < USERS; user++) {
-        await signUp(auth, tenant, { email: emailOf(user), password: PASSWORD });
+        await signUp(auth, tenant, { email: emailOf(user), password: PASSWORD }, endpoints.postgres.url);
       }
     });
     let next = 0;

@@ -6,6 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Endpoints } from '@tenantry/devstack';
 import { TENANT_HEADER } from '@tenantry/identity';
+import { databaseName } from '@tenantry/tenant-api';
+import postgres from 'postgres';
 import { until } from './bench-tenants.ts';
 import { freePort, startProgram, waitForOk } from './processes.ts';
 
@@ -85,9 +87,32 @@ export interface Credentials {
   password: string;
 }
 
-/** Creates the account (auth answers 202 whether or not the email was taken). */
-export async function signUp(auth: TenantService, tenant: string, credentials: Credentials): Promise<void> {
+/**
+ * Creates the account (auth answers 202 whether or not the email was taken) and verifies it, as its
+ * owner would from the emailed link: unverified accounts cannot sign in. The link's token is read from
+ * the tenant's outbox (`postgresUrl`: the superuser URL of the stack's PostgreSQL).
+ */
+export async function signUp(
+  auth: TenantService,
+  tenant: string,
+  credentials: Credentials,
+  postgresUrl: string,
+): Promise<void> {
   await (await postJson(`${auth.url}/api/auth/signup`, tenant, credentials)).arrayBuffer();
+  const url = new URL(postgresUrl);
+  url.pathname = `/${databaseName(tenant)}`;
+  const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const [event] = await sql<{ token: string }[]>`
+      select payload->>'token' as token from outbox
+      where type = 'user.email_verification_requested' and payload->>'email' = ${credentials.email}
+      order by seq desc limit 1`;
+    if (!event) throw new Error(`no verification requested for ${credentials.email}`);
+    const body = { token: event.token, password: credentials.password };
+    await (await postJson(`${auth.url}/api/auth/verify-email`, tenant, body)).arrayBuffer();
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 /** What a sign-in returns that benchmarks use. */

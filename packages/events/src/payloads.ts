@@ -23,6 +23,8 @@ export const UserEmailVerificationRequested = Type.Object({
   expiresAt: Instant,
 });
 export const UserPasswordResetRequested = UserEmailVerificationRequested;
+/** The designated admin's invitation: the token sets the password and makes the first owner. */
+export const UserInvitationRequested = UserEmailVerificationRequested;
 
 // chat
 export const ChatMessageCompleted = Type.Object({
@@ -108,6 +110,7 @@ export const EVENT_PAYLOADS = {
   'user.signed_up': UserSignedUp,
   'user.email_verification_requested': UserEmailVerificationRequested,
   'user.password_reset_requested': UserPasswordResetRequested,
+  'user.invitation_requested': UserInvitationRequested,
   'chat.message_completed': ChatMessageCompleted,
   'chat.conversation_created': ChatConversationCreated,
   'chat.conversation_deleted': ChatConversationDeleted,

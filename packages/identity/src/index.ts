@@ -15,6 +15,7 @@ export {
   type RequestIdentity,
   type RequestIdentityOptions,
   requestIdentity,
+  type SessionCheck,
   TENANT_HEADER,
   TenantHeaders,
 } from './request-identity.ts';

@@ -19,8 +19,25 @@ export const IDENTITY_ERROR_CODES = {
   TOKEN_MISSING: 'TOKEN_MISSING',
   TOKEN_INVALID: 'TOKEN_INVALID',
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  SESSION_REVOKED: 'SESSION_REVOKED',
   ROLE_REQUIRED: 'ROLE_REQUIRED',
 } as const;
+
+/**
+ * Whether the session an access token was issued in still lives (not signed out, reset, demoted or
+ * revoked). Without it a token is good until it expires, whatever happened to its session.
+ */
+export interface SessionCheck {
+  live(tenant: string, sid: string): Promise<boolean>;
+  /**
+   * How long a "live" answer is trusted, in ms (0: ask every time). An ended session never comes
+   * back, so "ended" is remembered for as long as the cache keeps the entry.
+   */
+  cacheMs?: number;
+}
+
+/** Sessions remembered at most; the oldest entry goes first beyond this. */
+const SESSION_CACHE_ENTRIES = 10_000;
 
 /** For route schemas: the header is documented, and its absence is a 400 rather than a crash. */
 export const TenantHeaders = Type.Object({
@@ -36,6 +53,8 @@ export interface RequestIdentityOptions {
    * it already (the gateway, from the Host): a pino child per request is not free.
    */
   bindTenantToLog?: boolean;
+  /** Check each caller's session (`sid`) after its token verifies; see SessionCheck. */
+  sessions?: SessionCheck;
 }
 
 export interface RequestIdentity {
@@ -54,6 +73,25 @@ export function requestIdentity(options: RequestIdentityOptions): RequestIdentit
   const { keys } = options;
   const serves = options.serves ?? ((tenant: string) => keys.has(tenant));
   const bindTenantToLog = options.bindTenantToLog ?? true;
+  const sessionCache = new Map<string, { live: boolean; until: number }>();
+
+  async function sessionLive(check: SessionCheck, tenant: string, sid: string): Promise<boolean> {
+    const key = `${tenant}/${sid}`;
+    const cached = sessionCache.get(key);
+    const now = Date.now();
+    if (cached && (!cached.live || cached.until > now)) return cached.live;
+    const live = await check.live(tenant, sid);
+    const cacheMs = check.cacheMs ?? 0;
+    if (!live || cacheMs > 0) {
+      sessionCache.delete(key);
+      sessionCache.set(key, { live, until: now + cacheMs });
+      if (sessionCache.size > SESSION_CACHE_ENTRIES) {
+        const oldest = sessionCache.keys().next().value;
+        if (oldest !== undefined) sessionCache.delete(oldest);
+      }
+    }
+    return live;
+  }
 
   function tenant(request: FastifyRequest): string {
     const value = request.headers[TENANT_HEADER];
@@ -91,6 +129,12 @@ export function requestIdentity(options: RequestIdentityOptions): RequestIdentit
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
       throw new HttpError(401, error.code, error.message, {
+        field: '/headers/authorization',
+        headers: { 'www-authenticate': `Bearer error="invalid_token"` },
+      });
+    }
+    if (options.sessions && !(await sessionLive(options.sessions, name, claims.sid))) {
+      throw new HttpError(401, IDENTITY_ERROR_CODES.SESSION_REVOKED, 'the session has ended; sign in again', {
         field: '/headers/authorization',
         headers: { 'www-authenticate': `Bearer error="invalid_token"` },
       });

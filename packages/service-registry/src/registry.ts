@@ -54,6 +54,7 @@ export const services = [
     publishes: [
       'user.signed_up',
       'user.email_verification_requested',
+      'user.invitation_requested',
       'user.email_verified',
       'user.password_reset_requested',
       'user.password_reset',

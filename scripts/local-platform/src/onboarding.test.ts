@@ -26,7 +26,9 @@ beforeAll(async () => {
     namespace: h.namespace,
     kafkaBrokers: devstack().kafka.brokers,
     logger: createLogger({ service: 'e2e', level: 'silent' }),
-    ports: { gateway: 0, auth: 0, users: 0 },
+    freePorts: true,
+    // Auth invites a tenant's designated admin within a second of the tenant being served.
+    env: { ADMIN_INVITATION_SWEEP_SECONDS: '1' },
     // Only this file's tenants: the shared Kafka holds other runs' topics, whose databases are not ours.
     consumers: {
       groupPrefix: uniqueName('e2e'),
@@ -83,9 +85,14 @@ function call(
   });
 }
 
-async function onboard(prefix: string): Promise<{ name: string; host: string }> {
+async function onboard(prefix: string, admin?: string): Promise<{ name: string; host: string }> {
   const name = h.tenantName(`${run}-${prefix}`);
-  await h.createTenant(name, { displayName: prefix, plan: 'pro', database: { reclaimPolicy: 'Retain' } });
+  await h.createTenant(name, {
+    displayName: prefix,
+    plan: 'pro',
+    database: { reclaimPolicy: 'Retain' },
+    ...(admin ? { admin: { email: admin } } : {}),
+  });
   await expect.poll(async () => (await h.condition(name, 'Ready'))?.status, READY).toBe('True');
   const host = `${name}.${h.baseDomain}`;
   // Ready means provisioned; the services see the new Secrets a moment later, without a restart.
@@ -100,33 +107,40 @@ async function onboard(prefix: string): Promise<{ name: string; host: string }> 
 
 const PASSWORD = 'correct horse battery';
 
-async function signupAndSignin(host: string, email: string) {
-  expect((await call(host, 'POST', '/api/auth/signup', { body: { email, password: PASSWORD } })).status).toBe(
-    202,
-  );
-  const signin = await call(host, 'POST', '/api/auth/signin', { body: { email, password: PASSWORD } });
-  expect(signin.status).toBe(200);
-  return signin.body as { accessToken: string; user: { id: string } };
-}
-
-/** The verification link's token, as the notifications service would email it (read from the outbox). */
-async function verifyEmail(tenant: string, host: string, email: string) {
+/** A one-time token of the tenant's, as the notifications service would email it (read from the outbox). */
+async function emailedToken(tenant: string, type: string, email: string): Promise<string | undefined> {
   const db = adminSql({ database: databaseName(tenant) });
   try {
     const [event] = await db<{ token: string }[]>`
       select payload->>'token' as token from outbox
-      where type = 'user.email_verification_requested' and payload->>'email' = ${email}
+      where type = ${type} and payload->>'email' = ${email}
       order by seq desc limit 1`;
-    return call(host, 'POST', '/api/auth/verify-email', { body: { token: event?.token } });
+    return event?.token;
   } finally {
     await db.end();
   }
 }
 
+/** Sign-up, the verification link (unverified accounts cannot sign in), sign-in. */
+async function signupAndSignin(tenant: string, host: string, email: string) {
+  expect((await call(host, 'POST', '/api/auth/signup', { body: { email, password: PASSWORD } })).status).toBe(
+    202,
+  );
+  const token = await emailedToken(tenant, 'user.email_verification_requested', email);
+  const verified = await call(host, 'POST', '/api/auth/verify-email', {
+    body: { token, password: PASSWORD },
+  });
+  expect(verified.status).toBe(200);
+  const signin = await call(host, 'POST', '/api/auth/signin', { body: { email, password: PASSWORD } });
+  expect(signin.status).toBe(200);
+  return signin.body as { accessToken: string; user: { id: string } };
+}
+
 describe('onboarding a tenant', () => {
   test('apply → Ready → signup, signin, me through the gateway; isolation; suspend; resume; delete with Retain', async () => {
     const acme = await onboard('acme');
-    const globex = await onboard('globex');
+    // globex names its first owner: auth invites that address, and only the invitation makes an owner.
+    const globex = await onboard('globex', 'boss@globex.test');
 
     // The platform's aggregate health: what exists is healthy, what is not built yet is not deployed.
     expect(await call('localhost', 'GET', '/api/health')).toMatchObject({
@@ -135,7 +149,7 @@ describe('onboarding a tenant', () => {
     });
 
     // A user of acme, on acme's host.
-    const ada = await signupAndSignin(acme.host, 'ada@acme.test');
+    const ada = await signupAndSignin(acme.name, acme.host, 'ada@acme.test');
     const me = await call(acme.host, 'GET', '/api/auth/me', { token: ada.accessToken });
     expect(me).toMatchObject({ status: 200, body: { email: 'ada@acme.test', role: 'member' } });
     const profile = await call(acme.host, 'GET', '/api/users/me', { token: ada.accessToken });
@@ -155,15 +169,20 @@ describe('onboarding a tenant', () => {
         })
       ).status,
     ).toBe(401);
-    const boss = await signupAndSignin(globex.host, 'boss@globex.test');
-    expect((await verifyEmail(globex.name, globex.host, 'boss@globex.test')).body).toMatchObject({
-      role: 'owner',
+    await expect
+      .poll(() => emailedToken(globex.name, 'user.invitation_requested', 'boss@globex.test'), EVENTUALLY)
+      .toBeDefined();
+    const invitation = await emailedToken(globex.name, 'user.invitation_requested', 'boss@globex.test');
+    const accepted = await call(globex.host, 'POST', '/api/auth/accept-invitation', {
+      body: { token: invitation, password: PASSWORD },
     });
+    expect(accepted.status).toBe(200);
     const owner = (
       await call(globex.host, 'POST', '/api/auth/signin', {
         body: { email: 'boss@globex.test', password: PASSWORD },
       })
-    ).body as { accessToken: string };
+    ).body as { accessToken: string; user: { id: string; role: string } };
+    expect(owner.user.role).toBe('owner');
     // The profile comes from the user.signed_up event (outbox → Kafka → users), a moment after signup.
     const listed = async () => {
       const list = await call(globex.host, 'GET', '/api/users?limit=100', { token: owner.accessToken });
@@ -174,7 +193,7 @@ describe('onboarding a tenant', () => {
     expect(
       (await call(globex.host, 'GET', `/api/users/${ada.user.id}`, { token: owner.accessToken })).status,
     ).toBe(404);
-    expect(boss.user.id).not.toBe(ada.user.id);
+    expect(owner.user.id).not.toBe(ada.user.id);
 
     // Suspended: every request to acme's host is refused, data untouched; resumed: it works again.
     await h.patchTenantSpec(acme.name, { suspended: true });

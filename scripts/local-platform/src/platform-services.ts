@@ -29,18 +29,20 @@ export interface PlatformServicesOptions {
   kafkaBrokers: readonly string[];
   logger: Logger;
   host?: string;
-  /** Port per service name; 0 picks a free port (tests). Default: the registry's ports. */
-  ports?: Record<string, number>;
+  /** Every service on a free port (tests) instead of the registry's ports (`npm run up`). */
+  freePorts?: boolean;
   /**
    * Each consuming service's Kafka group is `<groupPrefix>-<service>` (tests and `npm run up` share a
    * Kafka with other runs); other overrides as given.
    */
   consumers?: Omit<ConsumerOverrides, 'groupId'> & { groupPrefix?: string };
+  /** Settings for every service besides the platform's (e.g. a shorter sweep in tests). */
+  env?: Record<string, string>;
 }
 
 export interface PlatformServices {
-  /** Base URL of each started service, by name (`gateway` included). */
-  urls: Record<string, string>;
+  /** Base URL of each started service, by name. */
+  urls: Record<string, string> & { gateway: string };
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ async function programOf(service: ServiceDeclaration): Promise<TenantServiceProg
 
 export async function startPlatformServices(options: PlatformServicesOptions): Promise<PlatformServices> {
   const host = options.host ?? '127.0.0.1';
-  const portOf = (service: ServiceDeclaration) => options.ports?.[service.name] ?? service.port;
+  const portOf = (service: ServiceDeclaration) => (options.freePorts ? 0 : service.port);
   const common = {
     PLATFORM_NAMESPACE: options.namespace,
     KAFKA_BROKERS: options.kafkaBrokers.join(','),
@@ -85,7 +87,7 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
       const program = await programOf(service);
       const logger = options.logger.child({ service: service.name });
       const app = await startTenantService(program, {
-        config: program.loadConfig(common),
+        config: program.loadConfig({ ...options.env, ...common }),
         logger,
         kc: options.kc,
         consumers: { ...consumers, ...(groupPrefix ? { groupId: `${groupPrefix}-${service.name}` } : {}) },
@@ -107,8 +109,7 @@ export async function startPlatformServices(options: PlatformServicesOptions): P
     });
     const gatewayService = services.find((s) => s.name === 'gateway');
     if (!gatewayService) throw new Error('the registry has no gateway');
-    urls.gateway = await listen(gateway, gatewayService);
-    return { urls, stop };
+    return { urls: { ...urls, gateway: await listen(gateway, gatewayService) }, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedErrors, hasRole, type Role } from '@tenantry/identity';
 import { errorResponses, HttpError } from '@tenantry/service-kit';
+import type { FastifyBaseLogger } from 'fastify';
 import type { TransactionSql } from 'postgres';
 import {
-  type Account,
+  type AccountRow,
   consumeOneTimeToken,
   createAccount,
   findAccountByEmail,
@@ -11,11 +12,12 @@ import {
   markEmailVerified,
   normalizeEmail,
   type OneTimePurpose,
-  promoteIfFirstOwner,
+  peekOneTimeToken,
 } from './accounts.ts';
-import { ACCEPTED_MESSAGE, AUTH_ERROR_CODES, type AuthContext } from './auth-context.ts';
+import { acceptInvitation } from './admin-invitation.ts';
+import { ACCEPTED_MESSAGE, AUTH_ERROR_CODES, type AuthContext, locked } from './auth-context.ts';
 import { publish } from './auth-events.ts';
-import { clearFailures, lockKeys } from './lockout.ts';
+import { attemptSucceeded, clearFailures, countAttempt, lockKeys } from './lockout.ts';
 import {
   Accepted,
   Credentials,
@@ -23,7 +25,6 @@ import {
   ResetBody,
   RoleBody,
   RoleChanged,
-  TokenOnly,
   UserIdParams,
   Verified,
 } from './schemas.ts';
@@ -39,7 +40,12 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
   const { databases, identity, passwords, ttl } = ctx;
 
   /** A new verification or reset token for `account`, announced for the notifications service to email. */
-  async function emailToken(tx: TransactionSql, tenant: string, account: Account, purpose: OneTimePurpose) {
+  async function emailToken(
+    tx: TransactionSql,
+    tenant: string,
+    account: AccountRow,
+    purpose: Exclude<OneTimePurpose, 'accept_invitation'>,
+  ) {
     const verify = purpose === 'verify_email';
     const ttlSeconds = verify ? ttl.emailVerificationSeconds : ttl.passwordResetSeconds;
     const issued = await issueOneTimeToken(tx, account.id, purpose, ttlSeconds);
@@ -49,6 +55,20 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
+    // Work that finishes after its reply (see emailTokenRoute) is awaited before the app closes, which
+    // comes before the runtime's pools close.
+    const pendingWork = new Set<Promise<void>>();
+    app.addHook('onClose', async () => {
+      await Promise.all(pendingWork);
+    });
+    function afterReply(work: Promise<unknown>, log: FastifyBaseLogger, what: string) {
+      const tracked: Promise<void> = work
+        .then(() => undefined)
+        .catch((error: unknown) => log.error({ err: error }, what))
+        .finally(() => pendingWork.delete(tracked));
+      pendingWork.add(tracked);
+    }
+
     app.post(
       '/api/auth/signup',
       {
@@ -76,42 +96,93 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       '/api/auth/verify-email',
       {
         schema: {
-          summary: 'Confirm an email address with the token from the verification email',
-          body: TokenOnly,
-          response: { 200: Verified, ...errorResponses(400, 404) },
+          summary:
+            'Confirm an email address with the token from the verification email and the password chosen at sign-up',
+          body: ResetBody,
+          response: { 200: Verified, ...errorResponses(400, 404, 429) },
         },
       },
       async (request) => {
         const tenant = identity.tenant(request);
-        const role = await databases.withTransaction(tenant, async (tx) => {
-          const account = await consumeOneTimeToken(tx, request.body.token, 'verify_email');
-          if (!account) return undefined;
-          await markEmailVerified(tx, account.id);
-          await publish(tx, tenant, 'user.email_verified', { userId: account.id, email: account.email });
-          return promoteIfFirstOwner(tx, tenant, account);
-        });
-        if (!role) {
-          throw new HttpError(
+        const invalid = () =>
+          new HttpError(
             400,
             AUTH_ERROR_CODES.VERIFICATION_TOKEN_INVALID,
             'the verification link is invalid, used or expired',
             { field: '/body/token' },
           );
+        const sql = databases.sql(tenant);
+        const pending = await peekOneTimeToken(sql, request.body.token, 'verify_email');
+        if (!pending) throw invalid();
+        // The link proves the mailbox, the password proves who chose it: a link sent for a sign-up
+        // someone else made with this address (squatting) cannot verify their password. Guesses are
+        // counted like sign-in attempts.
+        const keysOfAttempt = lockKeys(pending.email, request.ip);
+        const lock = await countAttempt(sql, keysOfAttempt, ctx.lockout);
+        if (lock) throw locked(lock.retryAfterSeconds);
+        if (!(await passwords.verifyOrBurn(pending.passwordHash ?? undefined, request.body.password))) {
+          throw new HttpError(
+            400,
+            AUTH_ERROR_CODES.VERIFICATION_PASSWORD_MISMATCH,
+            'this is not the password the account was signed up with; if you did not sign up, or forgot it, reset the password',
+            { field: '/body/password' },
+          );
         }
+        await attemptSucceeded(sql, keysOfAttempt);
+        const role = await databases.withTransaction(tenant, async (tx) => {
+          const account = await consumeOneTimeToken(tx, request.body.token, 'verify_email');
+          if (!account || account.id !== pending.id) return undefined;
+          await markEmailVerified(tx, account.id);
+          // A session from before the proof belongs to whoever knew the password then: it ends.
+          await revokeAllSessions(tx, account.id);
+          await publish(tx, tenant, 'user.email_verified', { userId: account.id, email: account.email });
+          return account.role;
+        });
+        if (!role) throw invalid();
         return { status: 'verified' as const, role };
+      },
+    );
+
+    app.post(
+      '/api/auth/accept-invitation',
+      {
+        schema: {
+          summary:
+            "The designated admin's invitation: set the password, prove the email, become owner; ends every earlier session",
+          body: ResetBody,
+          response: { 200: Verified, ...errorResponses(400, 404) },
+        },
+      },
+      async (request) => {
+        const tenant = identity.tenant(request);
+        const passwordHash = await passwords.hash(request.body.password);
+        const account = await databases.withTransaction(tenant, (tx) =>
+          acceptInvitation(tx, tenant, request.body.token, passwordHash),
+        );
+        if (!account) {
+          throw new HttpError(
+            400,
+            AUTH_ERROR_CODES.INVITATION_TOKEN_INVALID,
+            'the invitation is invalid, used or expired',
+            { field: '/body/token' },
+          );
+        }
+        request.log.info({ tenant, userId: account.id }, 'designated admin accepted the invitation');
+        return { status: 'verified' as const, role: account.role };
       },
     );
 
     /**
      * Emails the account of the posted address a token for `purpose`, when `wanted` says the account
-     * needs one. Always 202 with the same body: the answer never tells whether the address has an
-     * account.
+     * needs one. Always 202 with the same body, sent before the address is even looked up: neither
+     * the answer nor its timing tells whether the address has an account (the work that follows, a
+     * lookup for every address, a token and an event for an account, happens after the reply).
      */
     const emailTokenRoute = (
       url: string,
       summary: string,
-      purpose: OneTimePurpose,
-      wanted: (account: Account) => boolean,
+      purpose: Exclude<OneTimePurpose, 'accept_invitation'>,
+      wanted: (account: AccountRow) => boolean,
     ) =>
       app.post(
         url,
@@ -125,11 +196,15 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         async (request, reply) => {
           const tenant = identity.tenant(request);
           const email = normalizeEmail(request.body.email);
-          await databases.withTransaction(tenant, async (tx) => {
-            const account = await findAccountByEmail(tx, email);
-            if (!account || !wanted(account)) return;
-            await emailToken(tx, tenant, account, purpose);
-          });
+          afterReply(
+            databases.withTransaction(tenant, async (tx) => {
+              const account = await findAccountByEmail(tx, email);
+              if (!account || !wanted(account)) return;
+              await emailToken(tx, tenant, account, purpose);
+            }),
+            request.log,
+            `while emailing a ${purpose} token`,
+          );
           return reply.code(202).send(accepted);
         },
       );
@@ -137,7 +212,8 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       '/api/auth/resend-verification',
       'Send the verification email again (at most once a minute)',
       'verify_email',
-      (account) => !account.emailVerified,
+      // Not to a designated admin still to accept the invitation: there is no password to verify.
+      (account) => !account.emailVerified && account.passwordHash !== null,
     );
     emailTokenRoute(
       '/api/auth/forgot-password',
@@ -162,12 +238,12 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
           const account = await consumeOneTimeToken(tx, request.body.token, 'reset_password');
           if (!account) return false;
           await tx`update auth_users set password_hash = ${passwordHash}, updated_at = now() where id = ${account.id}`;
-          // The reset link went through the mailbox: that proves the address, as verification does.
+          // The reset link went through the mailbox and the password is chosen after it: that proves
+          // the address as verification does. It never changes the role (promotion is by invitation).
           await markEmailVerified(tx, account.id);
           await revokeAllSessions(tx, account.id);
           await clearFailures(tx, lockKeys(account.email, '').account);
           await publish(tx, tenant, 'user.password_reset', { userId: account.id, email: account.email });
-          await promoteIfFirstOwner(tx, tenant, account);
           return true;
         });
         if (!done) {
@@ -234,6 +310,9 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
             }
           }
           await tx`update auth_users set role = ${role}, updated_at = now() where id = ${target}`;
+          // A demoted user's tokens carry the old role: their sessions end, and the next sign-in
+          // carries the new one (a promotion leaves them be: the old tokens claim less, not more).
+          if (!hasRole(role, current.role)) await revokeAllSessions(tx, target);
           await publish(tx, caller.tenant, 'user.role_changed', {
             userId: target,
             role,

@@ -13,10 +13,11 @@ export interface Account {
 }
 
 export interface AccountRow extends Account {
-  passwordHash: string;
+  /** Null until the designated admin accepts the invitation: nobody can sign in to it before. */
+  passwordHash: string | null;
 }
 
-export type OneTimePurpose = 'verify_email' | 'reset_password';
+export type OneTimePurpose = 'verify_email' | 'reset_password' | 'accept_invitation';
 
 /** A second email of the same purpose within this window is not sent (mail bombing, enumeration by timing). */
 export const RESEND_COOLDOWN_SECONDS = 60;
@@ -53,14 +54,14 @@ export async function findAccount(sql: Sql | TransactionSql, id: string): Promis
 
 /**
  * Creates the account unless the email is taken; returns undefined when it was (the caller answers
- * the same either way). Every account starts as a member: ownership needs a verified email (see
- * promoteIfFirstOwner), or anyone could claim a tenant by signing up first with its admin's address.
+ * the same either way). Every account starts as a member; the only way to owner is the designated
+ * admin's invitation (admin-invitation.ts) or an owner's grant.
  */
 export async function createAccount(
   tx: TransactionSql,
   tenant: string,
   email: string,
-  passwordHash: string,
+  passwordHash: string | null,
 ): Promise<AccountRow | undefined> {
   const [row] = await tx<AccountRow[]>`
     insert into auth_users (email, password_hash) values (${email}, ${passwordHash})
@@ -69,41 +70,6 @@ export async function createAccount(
   `;
   if (row) await publish(tx, tenant, 'user.signed_up', { userId: row.id, email: row.email, role: row.role });
   return row;
-}
-
-/**
- * After an email is proven (verification, or a reset that went through the mailbox): the account
- * becomes an owner when it is the tenant's designated admin (spec.admin, written by the operator into
- * tenant_settings), or, in a tenant without one, when the tenant has no owner yet. The advisory lock
- * serialises concurrent first verifications, so a tenant without a designated admin gets one owner.
- */
-export async function promoteIfFirstOwner(
-  tx: TransactionSql,
-  tenant: string,
-  account: AccountRow,
-): Promise<Role> {
-  if (account.role === 'owner') return account.role;
-  await tx`select pg_advisory_xact_lock(hashtext('tenantry.auth.first-owner'))`;
-  const [setting] = await tx<{ email: string | null }[]>`
-    select value->>'email' as email from tenant_settings where key = 'admin'
-  `;
-  const designated = setting?.email ? normalizeEmail(setting.email) : undefined;
-  let promote: boolean;
-  if (designated !== undefined) {
-    promote = designated === account.email;
-  } else {
-    const [owner] = await tx`select 1 from auth_users where role = 'owner' limit 1`;
-    promote = owner === undefined;
-  }
-  if (!promote) return account.role;
-  await tx`update auth_users set role = 'owner', updated_at = now() where id = ${account.id}`;
-  await publish(tx, tenant, 'user.role_changed', {
-    userId: account.id,
-    role: 'owner',
-    previousRole: account.role,
-    changedBy: 'system',
-  });
-  return 'owner';
 }
 
 /**
@@ -151,6 +117,22 @@ export async function consumeOneTimeToken(
   if (!used) return undefined;
   const [row] = await tx<AccountRow[]>`
     select ${ACCOUNT_COLUMNS(tx)} from auth_users where id = ${used.userId} for update
+  `;
+  return row;
+}
+
+/** The account a usable (unused, unexpired) token of `purpose` belongs to, without using the token. */
+export async function peekOneTimeToken(
+  sql: Sql | TransactionSql,
+  token: string,
+  purpose: OneTimePurpose,
+): Promise<AccountRow | undefined> {
+  const [row] = await sql<AccountRow[]>`
+    select ${ACCOUNT_COLUMNS(sql)} from auth_users where id = (
+      select user_id from auth_one_time_tokens
+      where token_hash = ${hashSecretToken(token)} and purpose = ${purpose}
+        and used_at is null and expires_at > now()
+    )
   `;
   return row;
 }

@@ -12,6 +12,11 @@ export interface AuthEventPayloads {
   'user.email_verification_requested': { userId: string; email: string; token: string; expiresAt: string };
   'user.email_verified': { userId: string; email: string };
   'user.password_reset_requested': { userId: string; email: string; token: string; expiresAt: string };
+  /**
+   * The tenant's designated admin (spec.admin.email) is invited to set a password and become owner;
+   * the same shape as the two other `*_requested` events (the notifications service emails the link).
+   */
+  'user.invitation_requested': { userId: string; email: string; token: string; expiresAt: string };
   'user.password_reset': { userId: string; email: string };
   'user.signed_in': { userId: string; sessionId: string };
   'user.role_changed': { userId: string; role: Role; previousRole: Role; changedBy: string };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type AuthHarness, EVENTUALLY, startAuthHarness } from './test-support.ts';
+import { type AuthHarness, EVENTUALLY, startAuthHarness, until } from './test-support.ts';
 
 /** The whole auth API against a real operator-provisioned tenant. */
 let h: AuthHarness;
@@ -36,10 +36,26 @@ async function session(tenant: string, email: string) {
   return response.json() as { accessToken: string; refreshToken: string; user: { id: string; role: string } };
 }
 
-async function verify(tenant: string, email: string) {
+async function verify(tenant: string, email: string, password = PASSWORD) {
   const event = await h.lastEvent(tenant, 'user.email_verification_requested', email);
   expect(event?.token).toBeTypeOf('string');
-  return h.request(tenant, 'POST', '/api/auth/verify-email', { body: { token: event?.token } });
+  return h.request(tenant, 'POST', '/api/auth/verify-email', { body: { token: event?.token, password } });
+}
+
+/** Signs up and proves the mailbox: an account that can sign in. */
+async function verifiedSignup(tenant: string, email: string, password = PASSWORD) {
+  await signup(tenant, email, password);
+  expect((await verify(tenant, email, password)).statusCode).toBe(200);
+}
+
+/** The token of the newest email of `type` to `email` other than `before` (sent after the 202). */
+async function emailed(tenant: string, type: string, email: string, before?: string) {
+  let token: string | undefined;
+  await until(`${type} to ${email}`, async () => {
+    token = (await h.lastEvent(tenant, type, email))?.token;
+    return token !== undefined && token !== before;
+  });
+  return token;
 }
 
 describe('signup, verification, signin, me', () => {
@@ -49,30 +65,29 @@ describe('signup, verification, signin, me', () => {
     expect(response.json()).toEqual({ status: 'accepted', message: expect.any(String) });
     expect(await h.lastEvent(globex, 'user.signed_up', email)).toMatchObject({ email, role: 'member' });
 
-    const tokens = await session(globex, email);
-    expect(tokens).toMatchObject({
-      tokenType: 'Bearer',
-      expiresIn: 900,
-      user: { email, emailVerified: false },
-    });
-    const me = await h.request(globex, 'GET', '/api/auth/me', { token: tokens.accessToken });
-    expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ id: tokens.user.id, email, emailVerified: false });
-    expect(await h.lastEvent(globex, 'user.signed_up', email)).toBeDefined();
+    // No sign-in before the mailbox is proven (said only to whoever knows the password).
+    const early = await signin(globex, email);
+    expect([early.statusCode, early.json().error.code]).toEqual([403, 'EMAIL_NOT_VERIFIED']);
 
     const verified = await verify(globex, email);
-    expect(verified.statusCode).toBe(200);
+    expect(verified.json()).toEqual({ status: 'verified', role: 'member' });
     // Tokens are single use.
     const event = await h.lastEvent(globex, 'user.email_verification_requested', email);
     const again = await h.request(globex, 'POST', '/api/auth/verify-email', {
-      body: { token: event?.token },
+      body: { token: event?.token, password: PASSWORD },
     });
     expect(again.statusCode).toBe(400);
     expect(again.json().error).toMatchObject({ code: 'VERIFICATION_TOKEN_INVALID', field: '/body/token' });
 
-    const afterVerify = await session(globex, email);
-    const me2 = await h.request(globex, 'GET', '/api/auth/me', { token: afterVerify.accessToken });
-    expect(me2.json()).toMatchObject({ emailVerified: true });
+    const tokens = await session(globex, email);
+    expect(tokens).toMatchObject({
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      user: { email, emailVerified: true },
+    });
+    const me = await h.request(globex, 'GET', '/api/auth/me', { token: tokens.accessToken });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({ id: tokens.user.id, email, emailVerified: true });
 
     // Published to Kafka by the relay, not only written to the outbox.
     await expect
@@ -151,7 +166,7 @@ describe('lockout', () => {
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
 
     const other = uniqueEmail('free');
-    await signup(globex, other);
+    await verifiedSignup(globex, other);
     expect((await signin(globex, other, PASSWORD, '10.2.1.1')).statusCode).toBe(200);
   });
 
@@ -160,7 +175,7 @@ describe('lockout', () => {
     for (let i = 0; i < 6; i++)
       expect((await signin(globex, uniqueEmail('spray'), 'wrong password!', ip)).statusCode).toBe(401);
     const email = uniqueEmail('victim');
-    await signup(globex, email);
+    await verifiedSignup(globex, email);
     expect((await signin(globex, email, PASSWORD, ip)).statusCode).toBe(429);
     expect((await signin(globex, email, PASSWORD, '10.3.0.2')).statusCode).toBe(200);
   });
@@ -175,7 +190,7 @@ describe('lockout', () => {
 describe('sessions', () => {
   test('refresh rotates; a reused refresh token revokes the whole family', async () => {
     const email = uniqueEmail('rot');
-    await signup(globex, email);
+    await verifiedSignup(globex, email);
     const first = await session(globex, email);
     const rotated = await h.request(globex, 'POST', '/api/auth/refresh', {
       body: { refreshToken: first.refreshToken },
@@ -205,7 +220,7 @@ describe('sessions', () => {
 
   test('signout ends the session', async () => {
     const email = uniqueEmail('out');
-    await signup(globex, email);
+    await verifiedSignup(globex, email);
     const tokens = await session(globex, email);
     const out = await h.request(globex, 'POST', '/api/auth/signout', { token: tokens.accessToken, body: {} });
     expect(out.statusCode).toBe(204);
@@ -222,13 +237,13 @@ describe('sessions', () => {
 
   test('password reset: single-use token, new password works, old sessions end', async () => {
     const email = uniqueEmail('reset');
-    await signup(globex, email);
+    await verifiedSignup(globex, email);
     const before = await session(globex, email);
     expect(
       (await h.request(globex, 'POST', '/api/auth/forgot-password', { body: { email } })).statusCode,
     ).toBe(202);
-    const event = await h.lastEvent(globex, 'user.password_reset_requested', email);
-    const body = { token: event?.token, password: 'a brand new passphrase' };
+    const token = await emailed(globex, 'user.password_reset_requested', email);
+    const body = { token, password: 'a brand new passphrase' };
     expect((await h.request(globex, 'POST', '/api/auth/reset-password', { body })).statusCode).toBe(204);
     const replay = await h.request(globex, 'POST', '/api/auth/reset-password', { body });
     expect(replay.json().error).toMatchObject({ code: 'RESET_TOKEN_INVALID', field: '/body/token' });
@@ -244,12 +259,12 @@ describe('sessions', () => {
     const email = uniqueEmail('late');
     await signup(globex, email);
     await h.request(globex, 'POST', '/api/auth/forgot-password', { body: { email } });
-    const event = await h.lastEvent(globex, 'user.password_reset_requested', email);
+    const token = await emailed(globex, 'user.password_reset_requested', email);
     await h.runtime.databases.sql(globex)`
       update auth_one_time_tokens set expires_at = now() - interval '1 second'
       where purpose = 'reset_password' and used_at is null`;
     const response = await h.request(globex, 'POST', '/api/auth/reset-password', {
-      body: { token: event?.token, password: 'whatever passphrase' },
+      body: { token, password: 'whatever passphrase' },
     });
     expect(response.json().error.code).toBe('RESET_TOKEN_INVALID');
   });
@@ -258,7 +273,7 @@ describe('sessions', () => {
 describe('tenancy and roles', () => {
   test("tenant A's token is refused at tenant B", async () => {
     const email = uniqueEmail('cross');
-    await signup(acme, email);
+    await verifiedSignup(acme, email);
     const tokens = await session(acme, email);
     const atGlobex = await h.request(globex, 'GET', '/api/auth/me', { token: tokens.accessToken });
     expect(atGlobex.statusCode).toBe(401);
@@ -267,35 +282,34 @@ describe('tenancy and roles', () => {
     expect((await signin(globex, email)).statusCode).toBe(401);
   });
 
-  test("spec.admin becomes owner once verified; a squatter with the admin's email does not", async () => {
-    // With spec.admin set, the first account proven is not made owner: only the admin's is.
+  test('spec.admin is invited, sets the password with the invitation and becomes owner', async () => {
+    // With spec.admin set, an account proven by verification stays a member: only the invitation promotes.
     const early = uniqueEmail('early');
     await signup(acme, early);
     expect((await verify(acme, early)).json()).toEqual({ status: 'verified', role: 'member' });
-    // Someone signs up first with the admin's address but cannot read its mailbox.
-    await signup(acme, 'boss@acme.test', 'squatter password');
-    const squatter = await session(acme, 'boss@acme.test').catch(() => undefined);
-    expect(squatter?.user.role ?? 'member').toBe('member');
-    // The real admin resets the password through the mailbox, which proves the address.
-    await h.request(acme, 'POST', '/api/auth/forgot-password', { body: { email: 'boss@acme.test' } });
-    const reset = await h.lastEvent(acme, 'user.password_reset_requested', 'boss@acme.test');
+    // The admin's account exists before anyone signs up for it, without a password: nobody signs in.
+    const invitation = await h.invitation(acme, 'boss@acme.test');
+    expect((await signin(acme, 'boss@acme.test', 'any password at all')).statusCode).toBe(401);
     const password = 'the real admin passphrase';
-    expect(
-      (await h.request(acme, 'POST', '/api/auth/reset-password', { body: { token: reset?.token, password } }))
-        .statusCode,
-    ).toBe(204);
-    const owner = await session(acme, 'boss@acme.test').catch(() => undefined);
-    expect(owner).toBeUndefined(); // the squatter's password no longer works...
-    const real = await signin(acme, 'boss@acme.test', password);
+    const accepted = await h.request(acme, 'POST', '/api/auth/accept-invitation', {
+      body: { token: invitation, password },
+    });
+    expect(accepted.json()).toEqual({ status: 'verified', role: 'owner' });
+    const real = await signin(acme, 'Boss@Acme.test', password);
     expect(real.json().user).toMatchObject({ role: 'owner', emailVerified: true });
+    const bad = await h.request(acme, 'POST', '/api/auth/accept-invitation', {
+      body: { token: 'x'.repeat(43), password },
+    });
+    expect(bad.json().error).toMatchObject({ code: 'INVITATION_TOKEN_INVALID', field: '/body/token' });
   });
 
   test('roles: admins manage members, only owners manage owners, the last owner stays', async () => {
     const ownerEmail = uniqueEmail('owner');
-    const tenant = await h.tenant({}, 'roles');
-    await signup(tenant, ownerEmail);
-    // No spec.admin: the first verified account becomes the owner.
-    expect((await verify(tenant, ownerEmail)).json()).toEqual({ status: 'verified', role: 'owner' });
+    const tenant = await h.tenant({ admin: { email: ownerEmail } }, 'roles');
+    const invitation = await h.invitation(tenant, ownerEmail);
+    await h.request(tenant, 'POST', '/api/auth/accept-invitation', {
+      body: { token: invitation, password: PASSWORD },
+    });
     const memberEmail = uniqueEmail('member');
     await signup(tenant, memberEmail);
     expect((await verify(tenant, memberEmail)).json().role).toBe('member');
@@ -340,6 +354,7 @@ describe('tenancy and roles', () => {
       '/api/auth/signout',
       '/api/auth/me',
       '/api/auth/verify-email',
+      '/api/auth/accept-invitation',
       '/api/auth/resend-verification',
       '/api/auth/forgot-password',
       '/api/auth/reset-password',

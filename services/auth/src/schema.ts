@@ -13,7 +13,11 @@ export const users = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     /** Trimmed and lowercased on the way in; unique per tenant (the database is the tenant's). */
     email: text('email').notNull().unique(),
-    passwordHash: text('password_hash').notNull(),
+    /**
+     * Null for the tenant's designated admin until the invitation is accepted: that account's password
+     * is chosen only after its mailbox is proven, so nobody can sign in to it before.
+     */
+    passwordHash: text('password_hash'),
     role: text('role').notNull().default('member'),
     emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
     lastSigninAt: timestamp('last_signin_at', { withTimezone: true }),
@@ -41,6 +45,11 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     rotatedAt: timestamp('rotated_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /**
+     * When the whole session (family) ends whatever its refreshes: set at sign-in, copied on rotation,
+     * so a refresh token never slides past it. Null on rows from before the cap (created_at + cap then).
+     */
+    sessionExpiresAt: timestamp('session_expires_at', { withTimezone: true }),
   },
   (t) => [
     index('auth_refresh_tokens_family_idx').on(t.familyId),
@@ -48,7 +57,11 @@ export const refreshTokens = pgTable(
   ],
 );
 
-/** Email verification and password reset tokens: single use, expiring. */
+/**
+ * Email verification, password reset and admin invitation tokens: single use, expiring. An accepted
+ * invitation (`accept_invitation`, used) is also the record that the designated admin was promoted:
+ * it is never issued again for that account, so a later demotion sticks.
+ */
 export const oneTimeTokens = pgTable(
   'auth_one_time_tokens',
   {
@@ -64,13 +77,17 @@ export const oneTimeTokens = pgTable(
   },
   (t) => [
     index('auth_one_time_tokens_user_idx').on(t.userId, t.purpose),
-    check('auth_one_time_tokens_purpose_check', sql`${t.purpose} in ('verify_email', 'reset_password')`),
+    check(
+      'auth_one_time_tokens_purpose_check',
+      sql`${t.purpose} in ('verify_email', 'reset_password', 'accept_invitation')`,
+    ),
   ],
 );
 
 /**
- * Failed sign-ins per key, `account:<email>` or `address:<ip>`. Kept for addresses that match no
- * account too, so a lockout answer says nothing about whether an account exists.
+ * Sign-in attempts per key, `account:<email>` or `address:<ip>`: counted before the password is
+ * checked (a success takes its attempt back), so concurrent guesses cannot pass the threshold. Kept
+ * for addresses that match no account too, so a lockout answer says nothing about whether one exists.
  */
 export const signinFailures = pgTable('auth_signin_failures', {
   key: text('key').primaryKey(),

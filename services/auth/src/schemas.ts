@@ -16,12 +16,12 @@ export const OpaqueToken = Type.String({ minLength: 20, maxLength: 200, pattern:
 
 export const Credentials = Type.Object({ email: Email, password: Password }, { additionalProperties: false });
 export const EmailOnly = Type.Object({ email: Email }, { additionalProperties: false });
-export const TokenOnly = Type.Object({ token: OpaqueToken }, { additionalProperties: false });
 export const RefreshBody = Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false });
 export const SignoutBody = Type.Object(
   { refreshToken: Type.Optional(OpaqueToken) },
   { additionalProperties: false },
 );
+/** A one-time token with the password it goes with (reset, verification, invitation). */
 export const ResetBody = Type.Object(
   { token: OpaqueToken, password: Password },
   { additionalProperties: false },

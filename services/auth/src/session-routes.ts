@@ -9,15 +9,19 @@ import {
   normalizeEmail,
   publicAccount,
 } from './accounts.ts';
-import { AUTH_ERROR_CODES, type AuthContext } from './auth-context.ts';
+import { AUTH_ERROR_CODES, type AuthContext, locked } from './auth-context.ts';
 import { publish } from './auth-events.ts';
-import { clearFailures, currentLock, lockKeys, recordFailure } from './lockout.ts';
+import { attemptSucceeded, countAttempt, lockKeys } from './lockout.ts';
 import { Account, Credentials, Jwks, RefreshBody, SignoutBody, Tokens } from './schemas.ts';
 import { familyOf, revokeFamily, rotate, sessionRevoked, startSession } from './sessions.ts';
 
 /** Sign-in, refresh, sign-out, me and the tenant's JWKS. */
 export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
   const { databases, keys, identity, passwords, ttl } = ctx;
+  const sessionLifetime = {
+    refreshTokenSeconds: ttl.refreshTokenSeconds,
+    sessionMaxSeconds: ttl.sessionMaxSeconds,
+  };
 
   async function tokensFor(tenant: string, account: AccountRow, sessionId: string, refreshToken: string) {
     const accessToken = await keys.sign(
@@ -47,7 +51,7 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Sign in with email and password; returns an access token and a refresh token',
           body: Credentials,
-          response: { 200: Tokens, ...errorResponses(400, 401, 404, 429) },
+          response: { 200: Tokens, ...errorResponses(400, 401, 403, 404, 429) },
         },
       },
       async (request) => {
@@ -56,23 +60,32 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const keysOfAttempt = lockKeys(email, request.ip);
         const sql = databases.sql(tenant);
 
-        const lock = await currentLock(sql, [keysOfAttempt.account, keysOfAttempt.address]);
+        // Counted before the password is checked: concurrent guesses past the threshold never verify.
+        const lock = await countAttempt(sql, keysOfAttempt, ctx.lockout);
         if (lock) throw locked(lock.retryAfterSeconds);
 
         const account = await findAccountByEmail(sql, email);
-        const valid = await passwords.verifyOrBurn(account?.passwordHash, request.body.password);
+        const valid = await passwords.verifyOrBurn(account?.passwordHash ?? undefined, request.body.password);
         if (!valid || !account) {
-          await sql.begin((tx) => recordFailure(tx, keysOfAttempt, ctx.lockout));
           throw new HttpError(
             401,
             AUTH_ERROR_CODES.INVALID_CREDENTIALS,
             'the email or the password is wrong',
           );
         }
+        await attemptSucceeded(sql, keysOfAttempt);
+        // Unverified accounts do not sign in: until the mailbox is proven, whoever chose the password
+        // may not own the address. Said only to a caller who knows the password.
+        if (!account.emailVerified) {
+          throw new HttpError(
+            403,
+            AUTH_ERROR_CODES.EMAIL_NOT_VERIFIED,
+            'confirm the email address with the link sent to it before signing in',
+          );
+        }
         const session = await sql.begin(async (tx) => {
-          await clearFailures(tx, keysOfAttempt.account);
           await tx`update auth_users set last_signin_at = now() where id = ${account.id}`;
-          const started = await startSession(tx, account.id, ttl.refreshTokenSeconds);
+          const started = await startSession(tx, account.id, sessionLifetime);
           await publish(tx, tenant, 'user.signed_in', { userId: account.id, sessionId: started.familyId });
           return started;
         });
@@ -95,7 +108,7 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const sql = databases.sql(tenant);
         // The revocation after a reuse must commit even though the request fails: decide, commit, then throw.
         const result = await sql.begin(async (tx) => {
-          const rotation = await rotate(tx, request.body.refreshToken, ttl.refreshTokenSeconds);
+          const rotation = await rotate(tx, request.body.refreshToken, sessionLifetime);
           const account = rotation.outcome === 'rotated' ? await findAccount(tx, rotation.userId) : undefined;
           return { rotation, account };
         });
@@ -142,12 +155,14 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const caller = await identity.caller(request);
         const sql = databases.sql(caller.tenant);
         await sql.begin(async (tx: TransactionSql) => {
-          await revokeFamily(tx, caller.sid);
+          // Under the user's session lock (revokeFamily): a refresh racing this sign-out either
+          // committed its new token before (revoked here) or sees the family revoked after.
+          await revokeFamily(tx, caller.sub, caller.sid);
           const presented = request.body?.refreshToken;
           if (presented) {
             const family = await familyOf(tx, presented);
             // Only the caller's own sessions: a token of someone else's is ignored, not revoked.
-            if (family?.userId === caller.sub) await revokeFamily(tx, family.familyId);
+            if (family?.userId === caller.sub) await revokeFamily(tx, caller.sub, family.familyId);
           }
         });
         return reply.code(204).send();
@@ -195,16 +210,4 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       },
     );
   };
-}
-
-function locked(retryAfterSeconds: number): HttpError {
-  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new HttpError(
-    429,
-    AUTH_ERROR_CODES.SIGNIN_LOCKED,
-    `too many failed sign-ins; retry in ${seconds} s`,
-    {
-      headers: { 'retry-after': String(seconds) },
-    },
-  );
 }

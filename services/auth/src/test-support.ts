@@ -1,11 +1,10 @@
 import { devstack, EVENTUALLY, until } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
-import type { ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
 import type { TenantSpec } from '@tenantry/tenant-api';
 import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildAuthService } from './auth-service.ts';
+import { type AuthServiceInstance, buildAuthService } from './auth-service.ts';
 import { type AuthConfig, loadAuthConfig } from './config.ts';
 
 /**
@@ -19,7 +18,7 @@ export { EVENTUALLY, until };
 export interface AuthHarness {
   operator: OperatorHarness;
   runtime: TenantRuntime;
-  app: ServiceInstance;
+  app: AuthServiceInstance;
   config: AuthConfig;
   /** Creates a tenant through the operator and waits until the service can serve it. */
   tenant(spec?: Partial<TenantSpec>, prefix?: string): Promise<string>;
@@ -31,6 +30,8 @@ export interface AuthHarness {
   ): Promise<LightMyRequestResponse>;
   /** The payload of the newest outbox event of `type` about `email` (how a test reads "the email"). */
   lastEvent(tenant: string, type: string, email: string): Promise<Record<string, string> | undefined>;
+  /** The token of the newest invitation to `email` (the designated admin), once auth has sent it. */
+  invitation(tenant: string, email: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +45,8 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
     // The cheapest argon2id cost the config allows: the tests exercise flows, the benchmark measures cost.
     PASSWORD_HASH_MEMORY_KIB: '8192',
     PASSWORD_HASH_ITERATIONS: '1',
+    // The designated admins' invitations go out within a second of a tenant being served.
+    ADMIN_INVITATION_SWEEP_SECONDS: '1',
     ...env,
   });
   const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
@@ -57,7 +60,7 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
   });
   const app = await buildAuthService({ runtime, config, logger });
 
-  return {
+  const harness: AuthHarness = {
     operator,
     runtime,
     app,
@@ -95,10 +98,23 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
       `;
       return row?.payload;
     },
+    async invitation(tenant, email) {
+      let token: string | undefined;
+      await until(
+        `the invitation of ${email} at ${tenant}`,
+        async () => {
+          token = (await harness.lastEvent(tenant, 'user.invitation_requested', email))?.token;
+          return token !== undefined;
+        },
+        EVENTUALLY,
+      );
+      return token ?? '';
+    },
     async stop() {
       await app.close();
       await runtime.close();
       await operator.stop();
     },
   };
+  return harness;
 }

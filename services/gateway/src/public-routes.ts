@@ -12,6 +12,7 @@ const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'POST /api/auth/resend-verification',
   'POST /api/auth/forgot-password',
   'POST /api/auth/reset-password',
+  'POST /api/auth/accept-invitation',
   'GET /api/auth/.well-known/jwks.json',
 ]);
 
