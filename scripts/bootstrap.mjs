@@ -7,6 +7,7 @@
 //   node scripts/bootstrap.mjs test      typecheck, lint, import boundaries, then the whole vitest suite
 //   node scripts/bootstrap.mjs check     typecheck, lint and import boundaries only
 //   node scripts/bootstrap.mjs devstack  the devstack CLI (up, down, status, env)
+//   node scripts/bootstrap.mjs logs      the local platform's log, readable and followed
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -134,6 +135,9 @@ switch (command) {
   case 'devstack':
     status = await typescript('packages/devstack/src/cli.ts', args);
     break;
+  case 'logs':
+    status = await typescript('scripts/logs.ts', args);
+    break;
   case 'check':
     status = check();
     break;
@@ -145,6 +149,6 @@ switch (command) {
     }
     break;
   default:
-    fail(`unknown command "${command}": use up, test, check or devstack`);
+    fail(`unknown command "${command}": use up, test, check, devstack or logs`);
 }
 process.exit(status);

@@ -14,12 +14,14 @@ import {
 } from '@tenantry/tenant-operator';
 import pino from 'pino';
 import { parseAllDocuments } from 'yaml';
+import { platformLogFile } from './platform-logs.ts';
 
 /**
  * `npm run up`: the platform running locally, in the foreground, until Ctrl-C: the infrastructure
- * (devstack), the CRDs and default plans, the tenant operator, the gateway (4000) with the services
- * that exist (auth 3001, users 3005), and the example tenants. The programs log warnings and errors
- * to the terminal.
+ * (devstack), the CRDs and default plans, the tenant operator, the gateway (4000) with every built
+ * service of the registry, and the example tenants. The terminal shows progress, tables of tenants and
+ * services, what to do next, and one line when something a person must look at goes unhealthy; the
+ * programs' logs go to a file (`npm run logs` follows it).
  */
 const NAMESPACE = 'tenantry-system';
 const BASE_DOMAIN = 'tenantry.localhost';
@@ -27,6 +29,19 @@ const READY_TIMEOUT_MS = 120_000;
 const config = loadConfig('dev');
 const progress = createProgress();
 const print = (line = '') => process.stdout.write(`${line}\n`);
+const logFile = platformLogFile(config.stateDir);
+const logDestination = pino.destination({ dest: logFile, mkdir: true, sync: false });
+
+/** Each service's state as the gateway's aggregate health reports it (`GET /api/health`). */
+async function serviceHealth(gatewayUrl: string): Promise<Record<string, string>> {
+  try {
+    const response = await fetch(`${gatewayUrl}/api/health`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await response.json()) as { gateway?: string; services?: Record<string, string> };
+    return { gateway: body.gateway ?? 'unknown', ...body.services };
+  } catch {
+    return { gateway: 'unreachable' };
+  }
+}
 
 interface TenantView {
   metadata: { name: string; creationTimestamp?: string };
@@ -101,15 +116,15 @@ async function main(): Promise<void> {
         OPERATOR_PROBES_PORT: '0',
         OPERATOR_LEADER_ELECTION: 'false',
       }),
-      logger: pino({ name: 'tenant-operator', level: 'warn' }),
+      logger: createLogger({ service: 'tenant-operator', level: 'info', destination: logDestination }),
     }),
   );
-  const services = await progress.step('starting the gateway, auth and users', () =>
+  const services = await progress.step('starting the gateway and the services', () =>
     startPlatformServices({
       kc,
       namespace: NAMESPACE,
       kafkaBrokers: endpoints.kafka.brokers,
-      logger: createLogger({ service: 'platform', level: 'warn' }),
+      logger: createLogger({ service: 'platform', level: 'info', destination: logDestination }),
     }).catch(async (error: unknown) => {
       await operator.stop();
       throw error;
@@ -139,6 +154,12 @@ async function main(): Promise<void> {
     );
   }
   const gateway = services.urls.gateway;
+  const health = await serviceHealth(gateway);
+  print();
+  print('  SERVICE        STATE          URL');
+  for (const [name, state] of Object.entries(health)) {
+    print(`  ${name.padEnd(14)} ${state.padEnd(14)} ${services.urls[name] ?? '-'}`);
+  }
   const host = `acme.${BASE_DOMAIN}`;
   const json = `-H 'content-type: application/json'`;
   print();
@@ -168,18 +189,34 @@ async function main(): Promise<void> {
   print(`  ${endpoints.bin.kubectl} wait --for=condition=Ready tenant/newco`);
   print(`  psql "${endpoints.postgres.url}" -c '\\l tenant_*'`);
   print();
+  print(
+    `Logs of the operator and the services: npm run logs (one service: npm run logs -- auth); ${logFile}`,
+  );
+  print(`Infrastructure logs: ${join(config.stateDir, 'logs')}`);
+  print();
   print('Press Ctrl-C to stop everything.');
 
   await new Promise<void>((resolve) => {
     // The watchdog also keeps the event loop alive: signal listeners alone do not.
     const reported = new Set<string>();
+    let lastHealth = health;
     const watchdog = setInterval(async () => {
       for (const component of await status(config)) {
         if (!component.healthy && !reported.has(component.name)) {
           reported.add(component.name);
-          console.error(`warning: ${component.name} is not healthy any more (see .devstack/dev/logs)`);
+          console.error(
+            `warning: ${component.name} is not healthy any more (see ${join(config.stateDir, 'logs')})`,
+          );
         }
       }
+      // One line per change of a service's state, not per check.
+      const now = await serviceHealth(gateway);
+      for (const [name, state] of Object.entries(now)) {
+        if (lastHealth[name] !== state && lastHealth[name] !== undefined) {
+          console.error(`${name}: ${lastHealth[name]} → ${state} (npm run logs -- ${name})`);
+        }
+      }
+      lastHealth = now;
     }, 10_000);
     let stopping = false;
     const stop = () => {
@@ -196,6 +233,7 @@ async function main(): Promise<void> {
   await progress.step('stopping the gateway and services', () => services.stop());
   await progress.step('stopping the tenant operator', () => operator.stop());
   await down(config, progress);
+  logDestination.flushSync();
   print(
     'Stopped; no process left running. Data is kept in .devstack/dev (npm run devstack -- down --purge deletes it).',
   );
