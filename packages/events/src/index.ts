@@ -16,6 +16,7 @@ export {
   serializeEvent,
 } from './envelope.ts';
 export type { EventsLogger } from './events-logger.ts';
+export { keepConsumerRunning } from './keep-running.ts';
 export { appendToOutbox } from './outbox.ts';
 export * from './payloads.ts';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayTenant } from './relay.ts';

@@ -1,11 +1,11 @@
-import { createEventConsumer } from '@tenantry/events';
+import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
 import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
 import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import { TENANT_TOPICS } from '@tenantry/tenant-api';
 import type { UsersConfig } from './config.ts';
-import { handleProfileEvent, keepConsumerRunning, PROFILE_EVENT_TYPES } from './profile-events.ts';
+import { handleProfileEvent, PROFILE_EVENT_TYPES } from './profile-events.ts';
 import { usersRoutes } from './routes.ts';
 
 export const SERVICE_NAME = 'users';
@@ -65,7 +65,7 @@ export async function buildUsersService(options: UsersServiceOptions): Promise<S
       // Hooks of the routes plugin: buildService has made the app ready by the time it returns, after
       // which no hook can be added.
       app.addHook('onReady', async () => {
-        running = keepConsumerRunning(consumer, logger);
+        running = keepConsumerRunning(consumer, logger, 'the profile events consumer');
       });
       app.addHook('onClose', async () => {
         try {
