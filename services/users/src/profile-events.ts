@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { EventConsumer, EventEnvelope } from '@tenantry/events';
+import type { EventEnvelope } from '@tenantry/events';
 import { RoleSchema } from '@tenantry/identity';
 import type { Logger } from '@tenantry/logger';
 import type { TransactionSql } from 'postgres';
