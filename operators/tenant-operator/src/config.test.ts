@@ -64,4 +64,26 @@ describe('operator config', () => {
       /TENANTRY_BASE_DOMAIN/,
     );
   });
+
+  test('one ConfigError lists every invalid or missing variable', () => {
+    let error: unknown;
+    try {
+      loadOperatorConfig({
+        KAFKA_BROKERS: 'kafka',
+        OPERATOR_CONCURRENCY: '0',
+        OPERATOR_LEADER_ELECTION: 'perhaps',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      'POSTGRES_ADMIN_URL is required',
+      'KAFKA_BROKERS must be host:port[,host:port...], got "kafka"',
+      'OPERATOR_CONCURRENCY must be an integer from 1 to 64, got "0"',
+      'OPERATOR_LEADER_ELECTION must be true or false, got "perhaps"',
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://otel-collector:4318, got "collector:4318"',
+    ]);
+  });
 });

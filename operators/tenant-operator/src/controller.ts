@@ -1,14 +1,12 @@
 import {
   CoreV1Api,
   CustomObjectsApi,
-  type Informer,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
   NetworkingV1Api,
-  type ObjectCache,
 } from '@kubernetes/client-node';
+import type { Logger } from '@tenantry/logger';
 import {
   defaultHost,
   MANAGED_BY,
@@ -21,21 +19,22 @@ import {
   TENANT_VERSION,
   type Tenant,
 } from '@tenantry/tenant-api';
-import type { Logger } from 'pino';
+import { type ResourceWatch, type ResourceWatchOptions, watchResources } from '@tenantry/tenant-secrets';
 import type { Sql } from 'postgres';
+import { applyManifests } from './apply-manifests.ts';
 import type { OperatorConfig } from './config.ts';
-import { applyManifests } from './crds.ts';
-import { isForbidden, kubeMessage } from './kube-errors.ts';
+import { isForbidden } from './kube-errors.ts';
 import type { createOperatorMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
-import { createEventRecorder } from './tenant/events.ts';
 import type { KafkaAdmin } from './tenant/kafka-admin.ts';
+import { createEventRecorder } from './tenant/kube-events.ts';
 import { createTenantReconciler } from './tenant/reconciler.ts';
 
 /**
- * The Tenant controller: informers on Tenants, Plans and the objects the operator owns feed a keyed
+ * The Tenant controller: watches on Tenants, Plans and the objects the operator owns feed a keyed
  * work queue; a periodic resync re-queues every tenant, which is what repairs drift in systems that
- * cannot be watched (PostgreSQL, Kafka).
+ * cannot be watched (PostgreSQL, Kafka). The watches are the platform's shared ones
+ * (@tenantry/tenant-secrets): restarted with capped exponential backoff after any failure.
  */
 export interface ControllerDeps {
   kc: KubeConfig;
@@ -44,19 +43,34 @@ export interface ControllerDeps {
   kafka: KafkaAdmin;
   logger: Logger;
   metrics: ReturnType<typeof createOperatorMetrics>;
+  /** Abandons a start still waiting for its watches (the operator stopping meanwhile). */
+  signal?: AbortSignal;
 }
 
 export interface TenantController {
-  /** True once every informer has listed its objects. */
+  /** True once every watch has listed its objects. */
   readonly synced: boolean;
   stop(): Promise<void>;
 }
 
-type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
-
-/** A fresh API server answers 429 while a resource's watch cache initialises: retry soon. */
-const INFORMER_RESTART_MS = 500;
 const FIELD_MANAGER = 'tenantry-operator';
+
+/** The objects a watch has seen, by name: what the controller asks instead of the API server. */
+class ObjectCache<T extends KubernetesObject> {
+  private readonly byName = new Map<string, T>();
+  upsert = (object: T) => {
+    this.byName.set(object.metadata?.name ?? '', object);
+  };
+  delete = (object: T) => {
+    this.byName.delete(object.metadata?.name ?? '');
+  };
+  get(name: string): T | undefined {
+    return this.byName.get(name);
+  }
+  list(): T[] {
+    return [...this.byName.values()];
+  }
+}
 
 export async function startTenantController(deps: ControllerDeps): Promise<TenantController> {
   const { kc, config, logger, metrics } = deps;
@@ -65,46 +79,9 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
   const networking = kc.makeApiClient(NetworkingV1Api);
   const namespace = config.platformNamespace;
   const ownedSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-  let stopping = false;
-
   const tenantSelector = config.tenantSelector;
-  const tenants = makeInformer<Tenant>(
-    kc,
-    `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${TENANT_PLURAL}`,
-    () =>
-      custom.listClusterCustomObject({
-        group: TENANT_GROUP,
-        version: TENANT_VERSION,
-        plural: TENANT_PLURAL,
-        labelSelector: tenantSelector,
-      }) as Promise<KubernetesListObject<Tenant>>,
-    tenantSelector,
-  ) as CachedInformer<Tenant>;
-  const plans = makeInformer<Plan>(
-    kc,
-    `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${PLAN_PLURAL}`,
-    () =>
-      custom.listClusterCustomObject({
-        group: TENANT_GROUP,
-        version: TENANT_VERSION,
-        plural: PLAN_PLURAL,
-      }) as Promise<KubernetesListObject<Plan>>,
-  ) as CachedInformer<Plan>;
-  const ingresses = makeInformer(
-    kc,
-    `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses`,
-    () => networking.listNamespacedIngress({ namespace, labelSelector: ownedSelector }),
-    ownedSelector,
-  ) as CachedInformer<KubernetesObject>;
-  const secretsIn = (where: string) =>
-    makeInformer(
-      kc,
-      `/api/v1/namespaces/${where}/secrets`,
-      () => core.listNamespacedSecret({ namespace: where, labelSelector: ownedSelector }),
-      ownedSelector,
-    ) as CachedInformer<KubernetesObject>;
-  const secrets = secretsIn(namespace);
-  const keySecrets = secretsIn(config.keysNamespace);
+  const tenants = new ObjectCache<Tenant>();
+  const plans = new ObjectCache<Plan>();
 
   const reconcile = createTenantReconciler({
     config,
@@ -149,55 +126,102 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
   );
 
   const enqueueOwner = (object: KubernetesObject) => {
+    // Only tenants this operator reconciles (its selector): owned objects of another shard are not ours.
     const tenant = object.metadata?.labels?.[TENANT_LABEL];
-    if (tenant) queue.add(tenant);
+    if (tenant && tenants.get(tenant)) queue.add(tenant);
   };
-  tenants.on('add', (t) => queue.add(t.metadata.name));
-  tenants.on('update', (t) => queue.add(t.metadata.name));
-  // A tenant gone for good needs nothing; the hosts it held may now go to a tenant that listed them.
-  tenants.on('delete', (gone) => {
-    const freed = new Set([defaultHost(gone.metadata.name, config.baseDomain), ...(gone.spec.domains ?? [])]);
-    for (const t of tenants.list()) {
-      if (t.spec.domains?.some((domain) => freed.has(domain))) queue.add(t.metadata.name);
-    }
-  });
   const onPlan = (plan: Plan) => {
     for (const t of tenants.list()) if (t.spec.plan === plan.metadata.name) queue.add(t.metadata.name);
   };
-  plans.on('add', onPlan);
-  plans.on('update', onPlan);
-  plans.on('delete', onPlan);
-  for (const informer of [ingresses, secrets, keySecrets]) {
-    informer.on('delete', enqueueOwner);
-    informer.on('update', enqueueOwner);
-  }
 
-  const named: [string, CachedInformer<KubernetesObject>][] = [
-    ['tenants', tenants as unknown as CachedInformer<KubernetesObject>],
-    ['plans', plans as unknown as CachedInformer<KubernetesObject>],
-    ['ingresses', ingresses],
-    ['secrets', secrets],
-    ['keys-namespace-secrets', keySecrets],
-  ];
-  const informers = named.map(([, informer]) => informer);
-  for (const [resource, informer] of named) {
-    // client-node informers stop on error; restart them so a restarted API server is survived. A
-    // refused watch would otherwise degrade silently into re-listing: the metric makes it visible.
-    informer.on('error', (error: unknown) => {
-      if (stopping) return;
-      metrics.informerErrors.inc({ resource, reason: isForbidden(error) ? 'Forbidden' : 'Other' });
-      logger.warn({ resource, reason: kubeMessage(error) }, 'informer failed; restarting');
-      setTimeout(() => {
-        if (!stopping)
-          informer
-            .start()
-            .catch((e: unknown) =>
-              logger.warn({ resource, reason: kubeMessage(e) }, 'informer restart failed'),
-            );
-      }, INFORMER_RESTART_MS);
+  const stopping = new AbortController();
+  deps.signal?.addEventListener('abort', () => stopping.abort(deps.signal?.reason), { once: true });
+  const watch = <T extends KubernetesObject>(
+    resource: string,
+    options: Omit<ResourceWatchOptions<T>, 'kc' | 'logger' | 'onError' | 'signal' | 'description'>,
+  ): Promise<ResourceWatch> =>
+    watchResources<T>({
+      ...options,
+      kc,
+      logger,
+      description: resource,
+      signal: stopping.signal,
+      // A refused watch would otherwise degrade silently into retrying: the metric makes it visible.
+      onError: (error) =>
+        metrics.informerErrors.inc({ resource, reason: isForbidden(error) ? 'Forbidden' : 'Other' }),
     });
-  }
-  await Promise.all(informers.map((informer) => informer.start()));
+  const started = Promise.all([
+    watch<Tenant>('tenants', {
+      path: `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${TENANT_PLURAL}`,
+      list: () =>
+        custom.listClusterCustomObject({
+          group: TENANT_GROUP,
+          version: TENANT_VERSION,
+          plural: TENANT_PLURAL,
+          labelSelector: tenantSelector,
+        }) as Promise<KubernetesListObject<Tenant>>,
+      ...(tenantSelector ? { labelSelector: tenantSelector } : {}),
+      handlers: {
+        upsert: (t) => {
+          tenants.upsert(t);
+          queue.add(t.metadata.name);
+        },
+        // A tenant gone for good needs nothing; the hosts it held may now go to a tenant that listed them.
+        deleted: (gone) => {
+          tenants.delete(gone);
+          const freed = new Set([
+            defaultHost(gone.metadata.name, config.baseDomain),
+            ...(gone.spec.domains ?? []),
+          ]);
+          for (const t of tenants.list()) {
+            if (t.spec.domains?.some((domain) => freed.has(domain))) queue.add(t.metadata.name);
+          }
+        },
+      },
+    }),
+    watch<Plan>('plans', {
+      path: `/apis/${TENANT_GROUP}/${TENANT_VERSION}/${PLAN_PLURAL}`,
+      list: () =>
+        custom.listClusterCustomObject({
+          group: TENANT_GROUP,
+          version: TENANT_VERSION,
+          plural: PLAN_PLURAL,
+        }) as Promise<KubernetesListObject<Plan>>,
+      handlers: {
+        upsert: (plan) => {
+          plans.upsert(plan);
+          onPlan(plan);
+        },
+        deleted: (plan) => {
+          plans.delete(plan);
+          onPlan(plan);
+        },
+      },
+    }),
+    watch<KubernetesObject>('ingresses', {
+      path: `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses`,
+      list: () => networking.listNamespacedIngress({ namespace, labelSelector: ownedSelector }),
+      labelSelector: ownedSelector,
+      handlers: { upsert: enqueueOwner, deleted: enqueueOwner },
+    }),
+    ...[
+      ['secrets', namespace],
+      ['keys-namespace-secrets', config.keysNamespace],
+    ].map(([resource = '', where = '']) =>
+      watch<KubernetesObject>(resource, {
+        path: `/api/v1/namespaces/${where}/secrets`,
+        list: () => core.listNamespacedSecret({ namespace: where, labelSelector: ownedSelector }),
+        labelSelector: ownedSelector,
+        handlers: { upsert: enqueueOwner, deleted: enqueueOwner },
+      }),
+    ),
+  ]);
+  // Stopped before every watch synced (e.g. one refused by RBAC): the others must stop too.
+  const watches = await started.catch(async (error: unknown) => {
+    stopping.abort(error);
+    await queue.shutdown();
+    throw error;
+  });
   let synced = true;
   queue.start();
 
@@ -220,11 +244,10 @@ export async function startTenantController(deps: ControllerDeps): Promise<Tenan
       return synced;
     },
     async stop() {
-      stopping = true;
       synced = false;
       clearInterval(resync);
       clearInterval(gauges);
-      await Promise.all(informers.map((informer) => informer.stop()));
+      await Promise.all(watches.map((w) => w.stop()));
       await queue.shutdown();
     },
   };

@@ -1,3 +1,3 @@
+export { applyDefaultPlans, applyManifests, installCrds } from './apply-manifests.ts';
 export { loadOperatorConfig, type OperatorConfig } from './config.ts';
-export { applyDefaultPlans, applyManifests, installCrds } from './crds.ts';
 export { loadKubeConfig, type RunningOperator, startOperator } from './operator.ts';

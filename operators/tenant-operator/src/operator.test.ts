@@ -466,3 +466,54 @@ describe('deletion', () => {
     await expect.poll(() => databaseExists(name), READY).toBe(false);
   });
 });
+
+describe('a tenant owner cannot run code as the operator', () => {
+  test('functions planted in the tenant database to shadow what the operator calls never run as superuser', async () => {
+    const name = h.tenantName('hijack');
+    await h.createTenant(name, { database: { reclaimPolicy: 'Delete' } });
+    await waitReady(name);
+    const secret = await h.admin
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: ownerSecretName(name), namespace: h.keysNamespace });
+    const owner = postgres(Buffer.from(secret.data?.url ?? '', 'base64').toString('utf8'), {
+      max: 1,
+      onnotice: () => {},
+    });
+    const ownerRole = Buffer.from(secret.data?.username ?? '', 'base64').toString('utf8');
+    try {
+      // The attack: an exact-type match (int) beats pg_catalog's bigint version during overload
+      // resolution, so an unqualified call with an int argument would run the owner's function, with
+      // the caller's privileges. Only a superuser caller is worth anything to the attacker.
+      await owner`create table public.hijacked (by text not null, fn text not null)`;
+      for (const fn of ['pg_advisory_xact_lock', 'pg_advisory_lock', 'pg_advisory_unlock', 'hashtext']) {
+        const args = fn === 'hashtext' ? 'varchar' : 'integer';
+        const returns = fn === 'hashtext' ? 'integer' : fn === 'pg_advisory_unlock' ? 'boolean' : 'void';
+        const result =
+          fn === 'hashtext' ? 'return 0;' : fn === 'pg_advisory_unlock' ? 'return true;' : 'return;';
+        await owner.unsafe(`
+          create function public.${fn}(${args}) returns ${returns} language plpgsql
+          set search_path = pg_catalog as $$
+          begin
+            if (select rolsuper from pg_roles where rolname = current_user) then
+              insert into public.hijacked (by, fn) values (current_user, '${fn}');
+              execute format('alter role %I superuser', '${ownerRole}');
+            end if;
+            ${result}
+          end $$`);
+      }
+      // A reconcile: a spec change bumps the generation, which the status then reports as observed.
+      await h.patchTenantSpec(name, { displayName: `${name} again` });
+      const generation = (await h.getTenant(name))?.metadata.generation;
+      await expect
+        .poll(async () => (await h.getTenant(name))?.status?.observedGeneration, READY)
+        .toBe(generation);
+      await waitReady(name);
+
+      expect(await owner`select by, fn from public.hijacked`).toEqual([]);
+      const [role] = await owner`select rolsuper from pg_roles where rolname = ${ownerRole}`;
+      expect(role?.rolsuper).toBe(false);
+    } finally {
+      await owner.end();
+    }
+  });
+});

@@ -1,11 +1,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
+import type { Logger } from '@tenantry/logger';
 import postgres from 'postgres';
 import type { OperatorConfig } from './config.ts';
 import { startTenantController, type TenantController } from './controller.ts';
 import { startOperatorServers } from './runtime/http-servers.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createOperatorMetrics } from './runtime/metrics.ts';
+import { ADMIN_SEARCH_PATH } from './tenant/database.ts';
 import { createKafkaAdmin } from './tenant/kafka-admin.ts';
 
 /**
@@ -42,10 +43,17 @@ export async function startOperator({
     // No provisioning statement may wait forever (a lock held by a stuck session, a hung DROP): it
     // fails, the tenant reports why, and the work queue retries it. Sessions derived from this pool
     // (per-tenant locks, grants inside a tenant database) inherit these settings.
-    connection: { application_name: 'tenantry-operator', lock_timeout: 30_000, statement_timeout: 60_000 },
+    connection: {
+      application_name: 'tenantry-operator',
+      lock_timeout: 30_000,
+      statement_timeout: 60_000,
+      search_path: ADMIN_SEARCH_PATH,
+    },
   });
   const kafka = createKafkaAdmin(config.kafkaBrokers);
   let controller: TenantController | undefined;
+  // Aborts a controller start that is still waiting for its watches when the operator stops.
+  const stopping = new AbortController();
   let starting: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -55,7 +63,7 @@ export async function startOperator({
     registry: metrics.registry,
     ready: () => {
       if (!config.leaderElection.enabled || elector?.isLeader) {
-        return controller?.synced ? { ok: true } : { ok: false, reason: 'informers not synced yet' };
+        return controller?.synced ? { ok: true } : { ok: false, reason: 'watches not synced yet' };
       }
       // A standby replica is ready: it serves probes and waits for the lease.
       return { ok: true };
@@ -65,7 +73,15 @@ export async function startOperator({
   const lead = async () => {
     metrics.isLeader.set(1);
     logger.info({ identity: config.leaderElection.identity }, 'leading: starting the tenant controller');
-    controller = await startTenantController({ kc, config, postgres: sql, kafka, logger, metrics });
+    controller = await startTenantController({
+      kc,
+      config,
+      postgres: sql,
+      kafka,
+      logger,
+      metrics,
+      signal: stopping.signal,
+    });
   };
 
   let elector: LeaderElector | undefined;
@@ -77,6 +93,7 @@ export async function startOperator({
       identity: config.leaderElection.identity,
       onStartedLeading: () => {
         starting = lead().catch((error: unknown) => {
+          if (stopping.signal.aborted) return;
           logger.error({ err: error }, 'could not start the tenant controller');
           onLostLeadership?.();
         });
@@ -101,6 +118,7 @@ export async function startOperator({
     stop() {
       // Idempotent: a test or a signal handler may stop an operator that is already stopping.
       stopped ??= (async () => {
+        stopping.abort(new Error('the operator is stopping'));
         await starting?.catch(() => {});
         await controller?.stop();
         await elector?.stop();

@@ -15,12 +15,12 @@ import {
   kubeConfig,
   uniqueName,
 } from '@tenantry/devstack/testing';
+import { createLogger, type LogLevel } from '@tenantry/logger';
 import type { Condition, ConditionType, Tenant, TenantSpec } from '@tenantry/tenant-api';
 import { TENANT_GROUP, TENANT_PLURAL, TENANT_VERSION } from '@tenantry/tenant-api';
-import pino from 'pino';
 import { parse } from 'yaml';
+import { applyDefaultPlans, applyManifests, installCrds } from './apply-manifests.ts';
 import { loadOperatorConfig, type OperatorConfig } from './config.ts';
-import { applyDefaultPlans, applyManifests, installCrds } from './crds.ts';
 import { isNotFound } from './kube-errors.ts';
 import { type RunningOperator, startOperator } from './operator.ts';
 
@@ -37,7 +37,7 @@ export interface HarnessOptions {
   /** Environment overrides for the operator's config (e.g. another POSTGRES_ADMIN_URL). */
   env?: Record<string, string>;
   /** The operator's log level (default: error; expected failures log warnings). */
-  logLevel?: string;
+  logLevel?: LogLevel;
   /** Rules to bind instead of the shipped ones (the RBAC test removes one verb at a time). */
   rules?: Rules;
 }
@@ -178,7 +178,7 @@ export async function startOperatorHarness(options: HarnessOptions = {}): Promis
     ...options.env,
   });
   // Expected failures (outages, conflicts) log warnings; tests assert on conditions instead.
-  const logger = pino({ name: 'tenant-operator', level: options.logLevel ?? 'error' });
+  const logger = createLogger({ service: 'tenant-operator', level: options.logLevel ?? 'error' });
   // Like the real process, which exits when it loses the Lease: this one stops reconciling.
   let lost: (() => void) | undefined;
   const operator = await startOperator({ kc: operatorKc, config, logger, onLostLeadership: () => lost?.() });

@@ -12,6 +12,11 @@ const SECRET_KEYS = [
   'apiKey',
   'authorization',
   'cookie',
+  // Connection URLs that embed a password: the operator's superuser URL, a tenant owner's URL.
+  'postgresAdminUrl',
+  'adminUrl',
+  'ownerUrl',
+  'connectionString',
 ];
 
 /**

@@ -5,6 +5,7 @@ export {
   metricsPlugin,
   UNMATCHED_ROUTE,
 } from './metrics-plugin.ts';
+export { createMetricsRegistry } from './metrics-registry.ts';
 export { DB_QUERY_OPERATION, observeDbQuery } from './observe-db-query.ts';
 export { type PoolStats, registerPoolMetrics } from './pool-metrics.ts';
 export {

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createMetricsRegistry } from './metrics-registry.ts';
 
 type HttpLabel = 'method' | 'route' | 'status_code';
 
@@ -22,9 +23,7 @@ export const DB_QUERY_DURATION_BUCKETS = [
 
 /** The metrics every service exposes, under the names of the seed dashboards and alerts. */
 export function createServiceMetrics(): ServiceMetrics {
-  const registry = new Registry();
-  // Standard process_* and nodejs_* names, so stock dashboards and the memory alert apply as is.
-  collectDefaultMetrics({ register: registry });
+  const registry = createMetricsRegistry();
   const registers = [registry];
   return {
     registry,

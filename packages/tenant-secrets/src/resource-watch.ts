@@ -34,6 +34,10 @@ export interface ResourceWatchOptions<T extends KubernetesObject> {
   /** What is watched, for log lines: "tenant Secret" logs "tenant Secret watch failed; restarting". */
   description: string;
   logger?: Logger;
+  /** Told of every failure before the restart (a program counts them, e.g. refusals by RBAC). */
+  onError?: (error: unknown) => void;
+  /** Gives up: before the first sync, watchResources then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const RESTART_MIN_MS = 500;
@@ -76,6 +80,7 @@ export async function watchResources<T extends KubernetesObject>(
     errors += 1;
     if (stopped) return;
     failures += 1;
+    options.onError?.(error);
     const retryInMs = Math.min(RESTART_MIN_MS * 2 ** (failures - 1), RESTART_MAX_MS);
     logger?.warn({ path, reason: kubeReason(error), retryInMs }, `${description} watch failed; restarting`);
     clearTimeout(restart);
@@ -99,13 +104,22 @@ export async function watchResources<T extends KubernetesObject>(
     }
   }
 
-  await run();
-  await synced;
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(restart);
-      await informer.stop();
-    },
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(restart);
+    await informer.stop();
   };
+  const { signal } = options;
+  const aborted = new Promise<never>((_, reject) => {
+    const abort = () => {
+      void stop();
+      reject(signal?.reason ?? new Error(`${description} watch abandoned`));
+    };
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
+  });
+  // Only a rejection of this one is of interest, and only while waiting for the first sync.
+  aborted.catch(() => {});
+  await Promise.race([run().then(() => synced), aborted]);
+  return { stop };
 }

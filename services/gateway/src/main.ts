@@ -1,8 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from '@tenantry/config';
-import { createLogger } from '@tenantry/logger';
-import { runService } from '@tenantry/service-kit';
-import { startTelemetry } from '@tenantry/telemetry';
+import { DEFAULT_HOST, runProgram } from '@tenantry/service-kit';
 import { type GatewayConfig, loadGatewayConfig, upstreamsOf } from './config.ts';
 import { buildGateway } from './gateway.ts';
 
@@ -24,41 +21,36 @@ function kubeConfigOf(config: GatewayConfig): KubeConfig {
   return kc;
 }
 
-/** The gateway process: config → follow the tenants → listen → graceful shutdown on a signal. */
-async function main(): Promise<void> {
-  let config: GatewayConfig;
-  try {
-    config = loadGatewayConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gateway: ${error.message}`);
-      process.exit(2);
+/**
+ * The gateway process, run like every program of the platform (config errors exit 2, a failed start
+ * exits 1, a signal closes gracefully). Telemetry starts only with a collector: without one the
+ * gateway records nothing, and a client's traceparent passes upstream as sent, which is what a
+ * gateway that is no part of the trace should do; the SDK's context manager would cost a few percent
+ * of CPU per request for nothing.
+ */
+await runProgram<GatewayConfig>({
+  name: 'gateway',
+  loadConfig: () => loadGatewayConfig(),
+  logLevel: (config) => config.LOG_LEVEL,
+  otlpEndpoint: (config) => config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  async start({ config, logger }) {
+    const app = await buildGateway({
+      kc: kubeConfigOf(config),
+      namespace: config.PLATFORM_NAMESPACE,
+      upstreams: upstreamsOf(config),
+      corsOrigins: config.CORS_ORIGINS,
+      trustedProxies: config.TRUSTED_PROXIES,
+      logger,
+      upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      upstreamCheckTimeoutMs: config.UPSTREAM_CHECK_TIMEOUT_MS,
+      fallbackRequestsPerMinute: config.FALLBACK_REQUESTS_PER_MINUTE,
+    });
+    try {
+      await app.listen({ port: config.PORT, host: DEFAULT_HOST });
+    } catch (error) {
+      await app.close();
+      throw error;
     }
-    throw error;
-  }
-  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
-  // Without a collector the gateway records nothing, and a client's traceparent passes upstream as
-  // sent, which is what a gateway that is no part of the trace should do. Its context manager
-  // (AsyncLocalStorage, promise hooks) would cost a few percent of CPU per request for nothing.
-  const telemetry = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT })
-    : undefined;
-  const app = await buildGateway({
-    kc: kubeConfigOf(config),
-    namespace: config.PLATFORM_NAMESPACE,
-    upstreams: upstreamsOf(config),
-    corsOrigins: config.CORS_ORIGINS,
-    trustedProxies: config.TRUSTED_PROXIES,
-    logger,
-    upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
-    upstreamCheckTimeoutMs: config.UPSTREAM_CHECK_TIMEOUT_MS,
-    fallbackRequestsPerMinute: config.FALLBACK_REQUESTS_PER_MINUTE,
-    onClose: async () => telemetry?.shutdown(),
-  });
-  await runService(app, { port: config.PORT });
-}
-
-main().catch((error: unknown) => {
-  console.error(`gateway: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+    return { close: () => app.close() };
+  },
 });

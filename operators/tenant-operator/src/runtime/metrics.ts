@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createMetricsRegistry } from '@tenantry/metrics';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -14,13 +15,11 @@ export interface OperatorMetrics {
 const RECONCILE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * The operator's metrics, in a registry of their own: creating them twice (tests, restarts in one
- * process) never collides with prom-client's global registry or an earlier instance.
+ * The operator's metrics, in a registry of their own as every program's (@tenantry/metrics): creating
+ * them twice (tests, restarts in one process) never collides with an earlier instance.
  */
 export function createOperatorMetrics(): OperatorMetrics {
-  const registry = new Registry();
-  // Standard process_* and nodejs_* names, so stock dashboards and alerts (memory > 90%) apply as is.
-  collectDefaultMetrics({ register: registry });
+  const registry = createMetricsRegistry();
   return {
     registry,
     reconcileDuration: new Histogram({

@@ -4,7 +4,7 @@ import { appRoleName, databaseName, ownerRoleName } from '@tenantry/tenant-api';
 import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
 import { MIGRATIONS_LOCK } from './migrations.ts';
-import { releaseSession } from './sessions.ts';
+import { releaseSession } from './release-session.ts';
 
 /**
  * A tenant's PostgreSQL database and its two roles. Tenant isolation rests on this module (BRIEF
@@ -117,7 +117,7 @@ interface RoleSpec {
  * made superuser by hand loses it) and makes the password in the Secret the one that works.
  */
 async function ensureRole(admin: Sql, role: string, spec: RoleSpec): Promise<void> {
-  const [existing] = await admin`select 1 from pg_roles where rolname = ${role}`;
+  const [existing] = await admin`select 1 from pg_catalog.pg_roles where rolname = ${role}`;
   if (!existing) {
     try {
       // NOLOGIN until the ALTER below gives it a password: a crash in between leaves no open door.
@@ -136,7 +136,7 @@ async function ensureRole(admin: Sql, role: string, spec: RoleSpec): Promise<voi
 }
 
 async function createDatabase(admin: Sql, names: TenantNames): Promise<boolean> {
-  const [existing] = await admin`select 1 from pg_database where datname = ${names.database}`;
+  const [existing] = await admin`select 1 from pg_catalog.pg_database where datname = ${names.database}`;
   if (existing) return false;
   try {
     // Not in a transaction: PostgreSQL refuses CREATE DATABASE inside one.
@@ -149,6 +149,17 @@ async function createDatabase(admin: Sql, names: TenantNames): Promise<boolean> 
 }
 
 /**
+ * The search_path of every superuser session: pg_catalog alone. A tenant's owner can create functions
+ * in its database's `public` schema (and a schema named like the admin role, which `"$user"` would
+ * search); an unqualified call whose argument types match the owner's function better than
+ * pg_catalog's (`pg_advisory_xact_lock(int)` beats the built-in `(bigint)`) would run the owner's
+ * code as superuser. With only pg_catalog on the path no owner object is found (pg_temp is never
+ * searched for functions), and every call below is qualified all the same. A startup parameter
+ * outranks the `ALTER DATABASE ... SET search_path` an owner may set on its database.
+ */
+export const ADMIN_SEARCH_PATH = 'pg_catalog';
+
+/**
  * A session of its own in `database`, with the admin's connection options: grants on a database's
  * schema and tables can only be made from inside it, and a session-level lock needs a connection that
  * the admin pool cannot hand to another caller. `shared` is the admin pool's internal state.
@@ -158,6 +169,8 @@ function adminSession(admin: Sql, database: string): Sql {
   return postgres({
     ...(options as unknown as postgres.Options<Record<string, postgres.PostgresType>>),
     database,
+    // A superuser session inside a database its owner controls: see ADMIN_SEARCH_PATH.
+    connection: { ...options.connection, search_path: ADMIN_SEARCH_PATH },
     max: 1,
     max_lifetime: null,
     // These sessions bind only scalars: no array types to fetch, and no internal type query that
@@ -177,7 +190,7 @@ async function withTenantLock<T>(admin: Sql, names: TenantNames, work: () => Pro
   const session = adminSession(admin, admin.options.database);
   try {
     await withContext(`locking database ${names.database}`, async () => {
-      await session`select pg_advisory_lock(hashtext(${`tenantry.database:${names.database}`}))`;
+      await session`select pg_catalog.pg_advisory_lock(pg_catalog.hashtext(${`tenantry.database:${names.database}`}::pg_catalog.text))`;
     });
     return await work();
   } finally {
@@ -196,7 +209,7 @@ async function grantInsideDatabase(admin: Sql, names: TenantNames): Promise<void
     await session.begin(async (tx) => {
       // A migration granting on the same tables at the same moment would make one of the two fail
       // with "tuple concurrently updated": take turns with applyMigrations.
-      await tx`select pg_advisory_xact_lock(hashtext(${MIGRATIONS_LOCK}))`;
+      await tx`select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(${MIGRATIONS_LOCK}::pg_catalog.text))`;
       const owner = tx(names.owner);
       const app = tx(names.app);
       await tx`alter schema public owner to ${owner}`.simple();
@@ -217,9 +230,9 @@ async function grantInsideDatabase(admin: Sql, names: TenantNames): Promise<void
 /** Ends every session of the roles, waiting for each to exit. */
 async function terminateSessions(admin: Sql, roles: string[]): Promise<void> {
   await admin`
-    select pg_terminate_backend(pid, ${TERMINATE_TIMEOUT_MS})
-    from pg_stat_activity
-    where usename = any(${roles}) and pid <> pg_backend_pid()
+    select pg_catalog.pg_terminate_backend(pid, ${TERMINATE_TIMEOUT_MS})
+    from pg_catalog.pg_stat_activity
+    where usename = any(${roles}::pg_catalog.name[]) and pid <> pg_catalog.pg_backend_pid()
   `;
 }
 
@@ -295,9 +308,9 @@ export async function tenantDatabaseState(admin: Sql, tenant: string): Promise<T
   return withContext(`reading the state of database ${names.database}`, async () => {
     const [row] = await admin<TenantDatabaseState[]>`
       select
-        exists (select 1 from pg_database where datname = ${names.database}) as "databaseExists",
-        exists (select 1 from pg_roles where rolname = ${names.owner}) as "ownerRoleExists",
-        exists (select 1 from pg_roles where rolname = ${names.app}) as "appRoleExists"
+        exists (select 1 from pg_catalog.pg_database where datname = ${names.database}) as "databaseExists",
+        exists (select 1 from pg_catalog.pg_roles where rolname = ${names.owner}) as "ownerRoleExists",
+        exists (select 1 from pg_catalog.pg_roles where rolname = ${names.app}) as "appRoleExists"
     `;
     if (!row) throw new Error('the state query returned no row');
     return row;
@@ -312,7 +325,7 @@ async function refuseLogins(admin: Sql, names: TenantNames): Promise<string[]> {
   const roles = [names.owner, names.app];
   const existing = await admin<
     { rolname: string }[]
-  >`select rolname from pg_roles where rolname = any(${roles})`;
+  >`select rolname from pg_catalog.pg_roles where rolname = any(${roles}::pg_catalog.name[])`;
   for (const { rolname } of existing) {
     try {
       await admin`alter role ${admin(rolname)} nologin`.simple();

@@ -12,7 +12,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres, { type Sql } from 'postgres';
 import { withContext } from '../errors.ts';
-import { releaseSession } from './sessions.ts';
+import { releaseSession } from './release-session.ts';
 
 /**
  * The platform's migration mechanism: every registered set of drizzle-kit migrations is applied to a
@@ -141,7 +141,7 @@ export async function applyMigrations(
   const sql = postgres(ownerUrl, {
     max: 1,
     max_lifetime: null,
-    // Migrations are DDL and bind only scalars; see sessions.ts for why the type query is avoided.
+    // Migrations are DDL and bind only scalars; see release-session.ts for why the type query is avoided.
     fetch_types: false,
     onnotice: () => {},
     connection: { application_name: 'tenantry-migrations' },
@@ -151,7 +151,7 @@ export async function applyMigrations(
       const [user] = await sql<{ role: string }[]>`select current_user as role`;
       const appRole = appRoleOfOwner(user?.role ?? '');
       // Held until the session ends (the finally below), on failure too.
-      await sql`select pg_advisory_lock(hashtext(${MIGRATIONS_LOCK}))`;
+      await sql`select pg_catalog.pg_advisory_lock(pg_catalog.hashtext(${MIGRATIONS_LOCK}::pg_catalog.text))`;
       return appRole;
     });
     const db = drizzle({ client: sql });

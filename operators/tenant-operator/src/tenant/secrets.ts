@@ -26,7 +26,7 @@ export interface SecretNamespaces {
   keys: string;
 }
 
-/** The envelope of every Secret the operator writes for a tenant: labelled so informers and cleanup find it. */
+/** The envelope of every Secret the operator writes for a tenant: labelled so the watches and cleanup find it. */
 export function tenantSecret(
   tenant: string,
   name: string,

@@ -1,6 +1,6 @@
 import type { Tenant } from '@tenantry/tenant-api';
 import postgres from 'postgres';
-import { releaseSession } from './sessions.ts';
+import { releaseSession } from './release-session.ts';
 
 /**
  * Tenant-wide settings services read from the tenant's own database (`tenant_settings`, platform
@@ -12,7 +12,7 @@ export const ADMIN_SETTING = 'admin';
 
 export async function writeTenantSettings(ownerUrl: string, tenant: Tenant): Promise<void> {
   const email = tenant.spec.admin?.email?.trim().toLowerCase();
-  // Scalars only: see sessions.ts for why the type query is avoided.
+  // Scalars only: see release-session.ts for why the type query is avoided.
   const sql = postgres(ownerUrl, { max: 1, fetch_types: false, onnotice: () => {} });
   try {
     if (email) {

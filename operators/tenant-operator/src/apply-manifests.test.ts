@@ -28,7 +28,7 @@ import {
   installCrds,
   loadManifests,
   REPO_ROOT,
-} from './crds.ts';
+} from './apply-manifests.ts';
 
 // Tenants and Plans are cluster-scoped and other test files run in parallel against the same API
 // server: every object created here has a unique name and is deleted at the end. Objects that are

@@ -3,7 +3,7 @@ import { test } from '@tenantry/devstack/testing';
 import type { Tenant } from '@tenantry/tenant-api';
 import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL } from '@tenantry/tenant-api';
 import { describe, expect } from 'vitest';
-import { buildIngress, type RouteConfig, resolveHostClaims, routedHosts } from './routes.ts';
+import { buildIngress, type RouteConfig, resolveHostClaims, routedHosts } from './ingress.ts';
 
 const BASE = 'tenantry.test';
 
