@@ -1,0 +1,116 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createEventConsumer } from '@tenantry/events';
+import type { Logger } from '@tenantry/logger';
+import { registerConsumerLagMetrics } from '@tenantry/metrics';
+import { buildService, type ServiceInstance } from '@tenantry/service-kit';
+import { defaultKubeConfig, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
+import { TENANT_TOPICS } from '@tenantry/tenant-api';
+import type { NotificationsConfig } from './config.ts';
+import { keepConsumerRunning } from './consumer-lifecycle.ts';
+import { deliveryMetrics } from './delivery-metrics.ts';
+import { createDeliveryWorker } from './delivery-worker.ts';
+import { MAILED_EVENT_TYPES } from './event-mail.ts';
+import { createMailer } from './mailer.ts';
+import { CONSUMER_NAME, handleNotificationEvent } from './notification-events.ts';
+import { notificationsRoutes } from './routes.ts';
+import { tenantBranding } from './tenant-branding.ts';
+import { unsubscribeTokens } from './unsubscribe-token.ts';
+
+export const SERVICE_NAME = 'notifications';
+
+export interface NotificationsServiceOptions {
+  runtime: TenantRuntime;
+  config: NotificationsConfig;
+  logger: Logger;
+  /** Where Tenants and Ingresses are read for branding; the KUBECONFIG or service account by default. */
+  kc?: KubeConfig;
+  /**
+   * Which events to consume, and as which Kafka group (defaults: every tenant's topic, group
+   * `notifications`). Tests narrow both to their own tenants.
+   */
+  events?: { groupId?: string; topicPattern?: RegExp; topicCheckIntervalMs?: number };
+  /** Runs once the app, the consumer and the worker have stopped. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * The notifications service, ready to listen: the API under /api/notifications, the consumer that
+ * turns events into queued deliveries, and the worker that sends them over pooled SMTP; consumer and
+ * worker start with the app and stop when it closes.
+ */
+export async function buildNotificationsService(
+  options: NotificationsServiceOptions,
+): Promise<ServiceInstance> {
+  const { runtime, config, logger, events = {} } = options;
+  const groupId = events.groupId ?? CONSUMER_NAME;
+  const metrics = deliveryMetrics(runtime.metrics);
+  const tokens = unsubscribeTokens(config.UNSUBSCRIBE_SECRET, config.UNSUBSCRIBE_TTL_DAYS);
+  const mailer = createMailer(config);
+  const worker = createDeliveryWorker({
+    databases: runtime.databases,
+    mailer,
+    branding: tenantBranding({ kc: options.kc ?? defaultKubeConfig(), namespace: config.PLATFORM_NAMESPACE }),
+    tokens,
+    metrics,
+    logger,
+    settings: {
+      maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+      baseBackoffMs: config.DELIVERY_BASE_BACKOFF_MS,
+      maxBackoffMs: config.DELIVERY_MAX_BACKOFF_MS,
+      pollMs: config.DELIVERY_POLL_MS,
+      leaseMs: config.DELIVERY_LEASE_MS,
+      from: config.MAIL_FROM,
+      scheme: config.LINK_SCHEME,
+    },
+  });
+  const consumer = createEventConsumer({
+    kafka: runtime.kafka,
+    groupId,
+    consumerName: CONSUMER_NAME,
+    types: MAILED_EVENT_TYPES,
+    tenantSql: (tenant) => runtime.databases.sql(tenant),
+    serves: (tenant) => runtime.databases.has(tenant),
+    handle: handleNotificationEvent({ logger, metrics, onQueued: (tenant) => worker.wake(tenant) }),
+    topicPattern: events.topicPattern ?? TENANT_TOPICS,
+    ...(events.topicCheckIntervalMs === undefined
+      ? {}
+      : { topicCheckIntervalMs: events.topicCheckIntervalMs }),
+    logger,
+  });
+  registerConsumerLagMetrics(
+    runtime.metrics.registry,
+    groupId,
+    () => consumer.lag(),
+    (error) => logger.warn({ err: error }, 'kafka_consumer_lag left out of this scrape'),
+  );
+
+  return buildService({
+    name: SERVICE_NAME,
+    config: serviceConfig(config),
+    logger,
+    metrics: runtime.metrics,
+    dependencies: runtime.dependencies,
+    routes: async (app) => {
+      let running: { stop(): Promise<void> } | undefined;
+      app.addHook('onReady', async () => {
+        running = keepConsumerRunning(consumer, logger);
+        worker.start();
+      });
+      app.addHook('onClose', async () => {
+        try {
+          await running?.stop();
+          await worker.stop();
+          mailer.close();
+        } finally {
+          await options.onClose?.();
+        }
+      });
+      await app.register(notificationsRoutes, {
+        identity: runtime.identity,
+        databases: runtime.databases,
+        tokens,
+        onRequeued: (tenant) => worker.wake(tenant),
+      });
+    },
+  });
+}
