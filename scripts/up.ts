@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createProgress, down, formatSeconds, loadConfig, repoRoot, status, up } from '@tenantry/devstack';
-import { startPlatformServices } from '@tenantry/local-platform';
+import { localServiceEnv, startPlatformServices } from '@tenantry/local-platform';
 import { createLogger } from '@tenantry/logger';
 import {
   applyDefaultPlans,
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       namespace: NAMESPACE,
       kafkaBrokers: endpoints.kafka.brokers,
       logger: createLogger({ service: 'platform', level: 'info', destination: logDestination }),
+      env: localServiceEnv(endpoints),
     }).catch(async (error: unknown) => {
       await operator.stop();
       throw error;

@@ -11,7 +11,7 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { test, uniqueName } from '@tenantry/devstack/testing';
-import { routedServices } from '@tenantry/service-registry';
+import { services as registeredServices, routedServices } from '@tenantry/service-registry';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { isMap, type Node, parse, parseDocument, stringify } from 'yaml';
 import {
@@ -22,19 +22,40 @@ import {
   REPO_ROOT,
 } from './chart-workspace.ts';
 
-/** The HTTP service charts: one shape, rendered by the same library helpers. */
-const SERVICES = ['gateway', 'auth', 'users'] as const;
-type ServiceChart = (typeof SERVICES)[number];
+const builtServices = registeredServices.filter((service) => service.built);
+/** The HTTP service charts (the registry's built services): one shape, rendered by the same helpers. */
+const SERVICES = builtServices.map((service) => service.name);
+type ServiceChart = string;
 const CHARTS = ['common', 'tenant-operator', ...SERVICES, 'tenantry'] as const;
 const UMBRELLA = 'charts/tenantry';
 const OPERATOR = 'charts/tenant-operator';
 /** Each service: its port, the config module whose variables the chart must set, its liveness path. */
-const SERVICE_FACTS: Record<ServiceChart, { port: number; config: string; livenessPath: string }> = {
-  // The gateway's /health checks no dependency; auth's and users' report Kafka (see deployment.yaml).
-  gateway: { port: 4000, config: 'services/gateway/src/config.ts', livenessPath: '/health' },
-  auth: { port: 3001, config: 'services/auth/src/config.ts', livenessPath: '/livez' },
-  users: { port: 3005, config: 'services/users/src/config.ts', livenessPath: '/livez' },
+const SERVICE_FACTS: Record<ServiceChart, { port: number; config: string; livenessPath: string }> =
+  Object.fromEntries(
+    builtServices.map((service) => [
+      service.name,
+      {
+        port: service.port,
+        config: `services/${service.name}/src/config.ts`,
+        // The gateway's /health checks no dependency; the tenant services' report Kafka (deployment.yaml).
+        livenessPath: service.name === 'gateway' ? '/health' : '/livez',
+      },
+    ]),
+  );
+/** Each service's credentials: its Deployment takes them from a Secret, never from values. */
+const SECRET_VARIABLES: Record<string, string[]> = {
+  chat: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY'],
+  billing: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
+  notifications: ['UNSUBSCRIBE_SECRET'],
+  analytics: ['CLICKHOUSE_URL'],
 };
+/** Credentials a Deployment sets only when their Secret is configured. */
+const OPTIONAL_SECRET_VARIABLES: Record<string, string[]> = { notifications: ['SMTP_USER', 'SMTP_PASSWORD'] };
+function factsOf(service: string) {
+  const facts = SERVICE_FACTS[service];
+  if (!facts) throw new Error(`${service} is not a built service of the registry`);
+  return facts;
+}
 /** auth's rules: the operator's tenant Secrets (database credentials, private signing keys), read only. */
 const TENANT_SECRETS_RULES: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
@@ -78,7 +99,7 @@ const SCENARIOS = [
 const MONITORING_CRDS = ['servicemonitor-crd.yaml', 'prometheusrule-crd.yaml'].map((file) =>
   join(REPO_ROOT, 'packages/charts-tests/fixtures', file),
 );
-// The field manager of the operator's own CRD installer (operators/tenant-operator/src/crds.ts): the
+// The field manager of the operator's own CRD installer (operators/tenant-operator/src/apply-manifests.ts): the
 // same owner, so applying the CRDs here never conflicts with the operator's tests doing it too.
 const CRD_FIELD_MANAGER = 'tenantry';
 /** Every object checked by the API server itself (schemas, CEL rules, admission), nothing stored. */
@@ -281,7 +302,7 @@ describe('chart sources', () => {
 
   test('every service chart has the same shape: the same templates, each a call of library helpers', () => {
     const templates = (chart: string) => readdirSync(join(REPO_ROOT, 'charts', chart, 'templates')).sort();
-    const shape = templates(SERVICES[0]);
+    const shape = templates(SERVICES[0] ?? 'gateway');
     expect(shape).toEqual(
       expect.arrayContaining([
         'deployment.yaml',
@@ -713,7 +734,9 @@ describe('rendered output', () => {
     // Only for the components that use it: auth alone still needs it, gateway and users do not.
     const authOnly = await charts.render(UMBRELLA, 'keysns', 'platform', [
       '--set',
-      'tenant-operator.enabled=false,gateway.enabled=false,users.enabled=false',
+      ['tenant-operator', ...SERVICES.filter((service) => service !== 'auth')]
+        .map((component) => `${component}.enabled=false`)
+        .join(','),
     ]);
     expect(namespacesOf(authOnly)).toHaveLength(1);
     const withoutBoth = await charts.render(UMBRELLA, 'keysns', 'platform', [
@@ -736,14 +759,45 @@ describe('rendered output', () => {
         },
         auth: { Role: TENANT_SECRETS_RULES },
         users: { Role: USERS_RULES },
+        // Plans and the tenants' Ingresses: each tenant's plan's monthly tokens.
+        chat: {
+          Role: [
+            ...USERS_RULES,
+            { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list', 'watch'] },
+          ],
+          ClusterRole: [{ apiGroups: ['tenantry.dev'], resources: ['plans'], verbs: ['list', 'watch'] }],
+        },
+        // A subscription change patches its Tenant's spec.plan; plans are read for their prices.
+        billing: {
+          Role: USERS_RULES,
+          ClusterRole: [
+            { apiGroups: ['tenantry.dev'], resources: ['tenants'], verbs: ['get', 'patch'] },
+            { apiGroups: ['tenantry.dev'], resources: ['plans'], verbs: ['get', 'list'] },
+          ],
+        },
+        // Like users: the tenant Secrets its runtime follows, the public keys to verify tokens.
+        analytics: { Role: USERS_RULES },
+        // Tenants' display names and hosts, for branding and links in mail.
+        notifications: {
+          Role: [
+            ...USERS_RULES,
+            { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'watch'] },
+          ],
+          ClusterRole: [
+            { apiGroups: ['tenantry.dev'], resources: ['tenants'], verbs: ['get', 'list', 'watch'] },
+          ],
+        },
       };
-    // The services only ever read the platform's objects.
-    for (const rules of Object.values(expected).flatMap(({ Role, ClusterRole }) => [Role, ClusterRole])) {
+    // Every service states its least privilege here: a new one fails until it does.
+    expect(Object.keys(expected).sort()).toEqual([...SERVICES].sort());
+    // The services only ever read the platform's objects; billing alone writes one field of Tenants.
+    const readers = Object.entries(expected).filter(([service]) => service !== 'billing');
+    for (const rules of readers.flatMap(([, { Role, ClusterRole }]) => [Role, ClusterRole])) {
       for (const rule of rules ?? [])
         expect(['get', 'list', 'watch']).toEqual(expect.arrayContaining(rule.verbs));
     }
-    expect(expected.gateway.Role?.length).toBeGreaterThan(0);
-    expect(expected.gateway.ClusterRole?.length).toBeGreaterThan(0);
+    expect(expected.gateway?.Role?.length).toBeGreaterThan(0);
+    expect(expected.gateway?.ClusterRole?.length).toBeGreaterThan(0);
     for (const service of SERVICES) {
       const serviceAccount = only(objects, 'ServiceAccount', service).metadata.name;
       expect(deploymentOf(objects, service).spec?.template.spec?.serviceAccountName).toBe(serviceAccount);
@@ -751,7 +805,7 @@ describe('rendered output', () => {
         ['Role', 'RoleBinding'],
         ['ClusterRole', 'ClusterRoleBinding'],
       ] as const) {
-        const rules = expected[service][kind];
+        const rules = expected[service]?.[kind];
         // Here the release namespace (and cluster scope); the keys namespace has its own test.
         const scoped = objects.filter(({ metadata }) => (metadata.namespace ?? 'platform') === 'platform');
         const roles = ofChart(scoped, kind, service) as (KubeObject & { rules: unknown })[];
@@ -790,29 +844,39 @@ describe('rendered output', () => {
   test.for(SERVICES)(
     "%s: the Deployment sets every variable the service's config reads, and no other",
     async (service) => {
-      const read = variablesReadBy(SERVICE_FACTS[service].config);
+      const read = variablesReadBy(factsOf(service).config);
       expect(read).toContain('PORT');
       // Outside a pod only; in a pod the service account is used.
       read.delete('KUBECONFIG');
       const objects = await charts.render(UMBRELLA, 'env', 'platform');
       const [container] = containersOf(deploymentOf(objects, service));
       const env = container?.env ?? [];
+      // Variables set only when their Secret is configured (none is by default).
+      for (const optional of OPTIONAL_SECRET_VARIABLES[service] ?? []) read.delete(optional);
       expect(new Set(env.map((variable) => variable.name))).toEqual(read);
       const value = new Map(env.map((variable) => [variable.name, variable.value]));
-      expect(value.get('PORT')).toBe(String(SERVICE_FACTS[service].port));
+      expect(value.get('PORT')).toBe(String(factsOf(service).port));
       expect(value.get('PLATFORM_NAMESPACE')).toBe('platform');
       expect(value.get('LOG_LEVEL')).toBe('info');
-      // Every value is a plain string, none from a Secret: no secret is configured by default.
-      for (const variable of env)
-        expect(variable, variable.name).toEqual({ name: variable.name, value: expect.any(String) });
+      // Every value is a plain string, but the service's credentials, which come from a Secret.
+      for (const variable of env) {
+        const fromSecret = SECRET_VARIABLES[service]?.includes(variable.name) ?? false;
+        expect(variable, variable.name).toEqual(
+          fromSecret
+            ? {
+                name: variable.name,
+                valueFrom: { secretKeyRef: expect.objectContaining({ key: expect.any(String) }) },
+              }
+            : { name: variable.name, value: expect.any(String) },
+        );
+      }
       if (read.has('KAFKA_BROKERS')) expect(value.get('KAFKA_BROKERS')).toBe('tenantry-kafka-bootstrap:9092');
       if (service === 'gateway') {
-        // The upstreams are this release's services, at the ports of BRIEF section 3; those with no
-        // chart yet are not deployed.
+        // The upstreams are this release's services, at the ports of BRIEF section 3.
         expect(value.get('AUTH_URL')).toBe('http://env-auth:3001');
         expect(value.get('USERS_URL')).toBe('http://env-users:3005');
-        expect(value.get('CHAT_URL')).toBe('none');
-        expect(value.get('ANALYTICS_URL')).toBe('none');
+        expect(value.get('CHAT_URL')).toBe('http://env-chat:3002');
+        expect(value.get('ANALYTICS_URL')).toBe('http://env-analytics:3007');
       }
       if (service === 'auth') {
         // Large integers are written out, not in the float notation values.yaml numbers would give.
@@ -822,12 +886,12 @@ describe('rendered output', () => {
       }
       // The containerPort, the Service port and the gateway's default upstream agree.
       expect(container?.ports).toEqual([
-        { name: 'http', containerPort: SERVICE_FACTS[service].port, protocol: 'TCP' },
+        { name: 'http', containerPort: factsOf(service).port, protocol: 'TCP' },
       ]);
       const svc = only(objects, 'Service', service) as KubeObject & { spec: { ports: unknown } };
       expect(svc.metadata.name).toBe(`env-${service}`);
       expect(svc.spec.ports).toEqual([
-        { name: 'http', port: SERVICE_FACTS[service].port, targetPort: 'http', protocol: 'TCP' },
+        { name: 'http', port: factsOf(service).port, targetPort: 'http', protocol: 'TCP' },
       ]);
     },
   );
@@ -944,7 +1008,7 @@ describe('rendered output', () => {
         expect(container?.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
         for (const probe of [container?.startupProbe, container?.livenessProbe]) {
           expect(probe?.httpGet, service).toEqual({
-            path: SERVICE_FACTS[service].livenessPath,
+            path: factsOf(service).livenessPath,
             port: 'http',
           });
         }
@@ -1067,7 +1131,7 @@ describe('rendered output', () => {
     expect(alerts.map((alert) => alert.alert)).toEqual(ALERTS);
     const byName = new Map(alerts.map((alert) => [alert.alert, alert]));
     const expr = (name: string) => (byName.get(name)?.expr ?? '').replace(/\s+/g, ' ');
-    const services = 'job=~"alerts-gateway|alerts-auth|alerts-users"';
+    const services = `job=~"${SERVICES.map((service) => `alerts-${service}`).join('|')}"`;
     expect(expr('TenantryHighErrorRate')).toContain(
       `http_requests_total{namespace="platform", ${services}, status_code=~"5.."}[5m]`,
     );
@@ -1078,7 +1142,7 @@ describe('rendered output', () => {
     );
     expect(expr('TenantryHighLatencyP99')).toMatch(/> 1$/);
     expect(expr('TenantryServiceDown')).toBe(
-      'up{namespace="platform", job=~"alerts-gateway|alerts-auth|alerts-users|alerts-tenant-operator-metrics"} == 0',
+      `up{namespace="platform", job=~"${[...SERVICES.map((service) => `alerts-${service}`), 'alerts-tenant-operator-metrics'].join('|')}"} == 0`,
     );
     expect(expr('TenantryDatabasePoolExhausted')).toContain(
       'max by (namespace, job, tenant) (db_pool_usage_ratio{',
@@ -1091,7 +1155,7 @@ describe('rendered output', () => {
       'Each consuming service exports kafka_consumer_lag',
     );
     expect(expr('TenantryMemoryNearLimit')).toContain(
-      'container_memory_working_set_bytes{namespace="platform", container=~"gateway|auth|users|tenant-operator"}',
+      `container_memory_working_set_bytes{namespace="platform", container=~"${[...SERVICES, 'tenant-operator'].join('|')}"}`,
     );
     expect(expr('TenantryMemoryNearLimit')).toContain('kube_pod_container_resource_limits{');
     expect(expr('TenantryMemoryNearLimit')).toMatch(/> 0\.9$/);
@@ -1103,7 +1167,7 @@ describe('rendered output', () => {
     // Disabled components leave the selectors; without any service, the HTTP alerts go.
     const operatorOnly = await charts.render(UMBRELLA, 'alerts', 'platform', [
       '--set',
-      'prometheusRule.enabled=true,gateway.enabled=false,auth.enabled=false,users.enabled=false',
+      ['prometheusRule.enabled=true', ...SERVICES.map((service) => `${service}.enabled=false`)].join(','),
     ]);
     const left = (only(operatorOnly, 'PrometheusRule', 'tenantry') as typeof rule).spec.groups.flatMap(
       (g) => g.rules,
@@ -1205,7 +1269,7 @@ describe('rendered output', () => {
     expect(
       withoutUsers.filter((object) => object.metadata.labels?.['app.kubernetes.io/name'] === 'users'),
     ).toEqual([]);
-    expect(enabledServices(withoutUsers)).toEqual(['gateway', 'auth']);
+    expect(enabledServices(withoutUsers)).toEqual(SERVICES.filter((service) => service !== 'users'));
 
     const single = operatorDeployment(
       await charts.render(UMBRELLA, 'single', 'platform', [
@@ -1217,7 +1281,7 @@ describe('rendered output', () => {
 
     const off = await charts.render(UMBRELLA, 'off', 'platform', [
       '--set',
-      'tenant-operator.enabled=false,gateway.enabled=false,auth.enabled=false,users.enabled=false',
+      ['tenant-operator', ...SERVICES].map((component) => `${component}.enabled=false`).join(','),
     ]);
     expect(off).toEqual([]);
   });

@@ -76,8 +76,9 @@ export const services = [
       'chat.conversation_deleted',
       'chat.quota_threshold_reached',
     ],
-    consumes: ['billing.subscription_changed'],
-    built: false,
+    // Plan changes reach it as Kubernetes state (the Plan and the tenant's Ingress), not as events.
+    consumes: [],
+    built: true,
   },
   {
     name: 'billing',
@@ -92,7 +93,7 @@ export const services = [
       'billing.payment_failed',
     ],
     consumes: ['chat.message_completed'],
-    built: false,
+    built: true,
   },
   {
     name: 'notifications',
@@ -109,7 +110,7 @@ export const services = [
       'billing.payment_failed',
       'chat.quota_threshold_reached',
     ],
-    built: false,
+    built: true,
   },
   {
     name: 'users',
@@ -129,7 +130,7 @@ export const services = [
     signingKeys: false,
     publishes: [],
     consumes: ['*'],
-    built: false,
+    built: true,
   },
 ] as const satisfies readonly ServiceDeclaration[];
 

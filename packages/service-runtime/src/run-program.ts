@@ -4,7 +4,12 @@ import { createLogger, type Logger } from '@tenantry/logger';
 import { runService, type ServiceInstance } from '@tenantry/service-kit';
 import { startTelemetry } from '@tenantry/telemetry';
 import type { TenantServiceSettings } from './settings.ts';
-import { startTenantRuntime, type TenantRuntime, type TenantRuntimeOptions } from './tenant-runtime.ts';
+import {
+  defaultKubeConfig,
+  startTenantRuntime,
+  type TenantRuntime,
+  type TenantRuntimeOptions,
+} from './tenant-runtime.ts';
 
 /**
  * How a service consumes the tenants' events, where a caller must narrow it: tests and the local
@@ -30,6 +35,8 @@ export interface TenantServiceProgram<C extends TenantServiceSettings> {
     runtime: TenantRuntime;
     config: C;
     logger: Logger;
+    /** The runtime's credentials, for services that follow other Kubernetes objects (Plans, Ingresses). */
+    kc: KubeConfig;
     onClose: () => Promise<void>;
     consumers?: ConsumerOverrides;
   }): Promise<ServiceInstance>;
@@ -55,11 +62,12 @@ export async function startTenantService<C extends TenantServiceSettings>(
   },
 ): Promise<ServiceInstance> {
   const { config, logger } = options;
+  const kc = options.kc ?? defaultKubeConfig();
   const runtime = await startTenantRuntime({
     service: program.service,
     settings: config,
     logger,
-    ...(options.kc ? { kc: options.kc } : {}),
+    kc,
     ...program.runtime,
   });
   try {
@@ -67,6 +75,7 @@ export async function startTenantService<C extends TenantServiceSettings>(
       runtime,
       config,
       logger,
+      kc,
       ...(options.consumers ? { consumers: options.consumers } : {}),
       onClose: async () => {
         await runtime.close();

@@ -1,3 +1,4 @@
+export { localServiceEnv } from './local-env.ts';
 export {
   type PlatformServices,
   type PlatformServicesOptions,

@@ -1,9 +1,12 @@
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
 import { databaseName } from '@tenantry/tenant-api';
 import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { localServiceEnv } from './local-env.ts';
 import { type PlatformServices, startPlatformServices } from './platform-services.ts';
 
 /**
@@ -28,7 +31,12 @@ beforeAll(async () => {
     logger: createLogger({ service: 'e2e', level: 'silent' }),
     freePorts: true,
     // Auth invites a tenant's designated admin within a second of the tenant being served.
-    env: { ADMIN_INVITATION_SWEEP_SECONDS: '1' },
+    env: {
+      ...localServiceEnv(devstack()),
+      ADMIN_INVITATION_SWEEP_SECONDS: '1',
+      // The in-process engine's path is held by one process at a time: this file's own.
+      CLICKHOUSE_PATH: join(tmpdir(), uniqueName('e2e-clickhouse')),
+    },
     // Only this file's tenants: the shared Kafka holds other runs' topics, whose databases are not ours.
     consumers: {
       groupPrefix: uniqueName('e2e'),

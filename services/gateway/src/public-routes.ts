@@ -13,6 +13,12 @@ const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'POST /api/auth/forgot-password',
   'POST /api/auth/reset-password',
   'POST /api/auth/accept-invitation',
+  // The plans on offer; and Stripe's webhooks, which carry no token: their signature authenticates them.
+  'GET /api/billing/plans',
+  'POST /api/billing/webhooks/stripe',
+  // The one-click unsubscribe link of a mail (RFC 8058): its signed, expiring token is the authority.
+  'GET /api/notifications/unsubscribe',
+  'POST /api/notifications/unsubscribe',
   'GET /api/auth/.well-known/jwks.json',
 ]);
 
