@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminSql, devstack, uniqueName } from '@tenantry/devstack/testing';
 import { createLogger } from '@tenantry/logger';
+import { routedServices } from '@tenantry/service-registry';
 import { databaseName } from '@tenantry/tenant-api';
 import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -150,10 +151,13 @@ describe('onboarding a tenant', () => {
     // globex names its first owner: auth invites that address, and only the invitation makes an owner.
     const globex = await onboard('globex', 'boss@globex.test');
 
-    // The platform's aggregate health: what exists is healthy, what is not built yet is not deployed.
+    // The platform's aggregate health: every service of the registry runs and is healthy.
     expect(await call('localhost', 'GET', '/api/health')).toMatchObject({
       status: 200,
-      body: { gateway: 'healthy', services: { auth: 'healthy', users: 'healthy', chat: 'not_deployed' } },
+      body: {
+        gateway: 'healthy',
+        services: Object.fromEntries(routedServices.map((service) => [service.name, 'healthy'])),
+      },
     });
 
     // A user of acme, on acme's host.

@@ -108,9 +108,14 @@ describe('mail from events', () => {
       { userId, email: to, token: 'reset-2', expiresAt },
       userId,
     );
-    const [verification, reset] = await mail.waitForMessages(to, 2, EVENTUALLY);
-    const first = await mail.message(verification?.id ?? '');
-    const second = await mail.message(reset?.id ?? '');
+    // Two deliveries, sent concurrently: told apart by subject, not by arrival order.
+    const delivered = await Promise.all(
+      (await mail.waitForMessages(to, 2, EVENTUALLY)).map((summary) => mail.message(summary.id)),
+    );
+    const bySubject = (part: string) => delivered.find((message) => message.subject.includes(part));
+    const first = bySubject('Confirm your email address') ?? delivered[0];
+    const second = bySubject('Reset your') ?? delivered[1];
+    if (!first || !second) throw new Error('two mails were expected');
     expect(first.subject).toContain('Confirm your email address');
     expect(first.text).toContain(`http://${hostOf(tenantA)}/verify-email?token=verify%2Bme%2F1`);
     expect(first.text).toContain('2030-06-01 12:00 UTC');
