@@ -42,7 +42,7 @@ import {
   generatePassword,
   loadManifests,
   reconcileTopics,
-} from '@tenantry/tenant-operator/testing';
+} from '@tenantry/tenant-operator/provisioning';
 import kafkajs from 'kafkajs';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { markdownTable } from './stats.ts';

@@ -39,7 +39,7 @@ import {
   generatePassword,
   reconcileTopics,
   topicPolicy,
-} from '@tenantry/tenant-operator/testing';
+} from '@tenantry/tenant-operator/provisioning';
 import postgres from 'postgres';
 import { createBenchTenant, createPlatformNamespaces, deleteBenchTenants } from './bench-tenants.ts';
 import { freePort, operatorEnv, SHARD_LABEL, startProgram } from './processes.ts';
