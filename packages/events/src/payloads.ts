@@ -1,4 +1,13 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
+
+/**
+ * TypeBox checks only the formats it is taught; the payloads below use 'date-time' (RFC 3339, as
+ * `Date.prototype.toISOString` writes it), so it is defined here, once for every consumer.
+ */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
+}
 
 /**
  * The payloads of the events that cross services: one home for the contract between the service that

@@ -105,6 +105,7 @@ export const services = [
     consumes: [
       'user.signed_up',
       'user.email_verification_requested',
+      'user.invitation_requested',
       'user.password_reset_requested',
       'billing.invoice_issued',
       'billing.payment_failed',

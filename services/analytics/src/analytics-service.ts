@@ -1,4 +1,5 @@
 import { type ClickHouseClient, type ClickHouseTarget, createClickHouse } from '@tenantry/clickhouse';
+import { keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
 import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
@@ -7,7 +8,6 @@ import { applyClickHouseSchema } from './clickhouse-schema.ts';
 import type { AnalyticsConfig } from './config.ts';
 import { createEventStore, type StoredBatch } from './event-store.ts';
 import { createIngester, type Ingester } from './ingester.ts';
-import { keepIngesterRunning } from './keep-running.ts';
 import { createQueryRunner } from './query-runner.ts';
 import { analyticsRoutes } from './routes.ts';
 
@@ -107,7 +107,7 @@ export async function buildAnalyticsService(options: AnalyticsServiceOptions): P
     routes: async (app) => {
       let running: { stop(): Promise<void> } | undefined;
       app.addHook('onReady', async () => {
-        running = keepIngesterRunning(ingester, logger);
+        running = keepConsumerRunning(ingester, logger, 'the event ingester');
       });
       app.addHook('onClose', async () => {
         try {

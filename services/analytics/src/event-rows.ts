@@ -1,4 +1,3 @@
-import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { EVENT_PAYLOADS, type EventEnvelope, InvalidEventError, parseEvent } from '@tenantry/events';
 
@@ -54,13 +53,6 @@ export type Ingestible = { ok: true; row: EventRow } | { ok: false; rejected: Re
 /** Raw bytes kept with a rejection, enough to diagnose without storing a flood. */
 const MAX_RAW_CHARS = 4_096;
 const EPOCH = '1970-01-01 00:00:00.000';
-
-// The contracts use format 'date-time', which TypeBox leaves to the application to define (it belongs
-// beside the contracts in @tenantry/events); without it every invoice would be rejected.
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set('date-time', (value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
-}
 
 const payloadCheckers = Object.fromEntries(
   Object.entries(EVENT_PAYLOADS).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),

@@ -14,6 +14,22 @@ test('each mailed event type maps to its template and recipients; others are ign
     kind: 'mails',
     mails: [{ recipient: 'ada@acme.test', template: 'welcome', data: { email: ' Ada@Acme.Test ' } }],
   });
+  const invitation = {
+    userId: 'u2',
+    email: 'boss@acme.test',
+    token: 't',
+    expiresAt: '2030-01-01T00:00:00.000Z',
+  };
+  expect(plan('user.invitation_requested', invitation)).toEqual({
+    kind: 'mails',
+    mails: [
+      {
+        recipient: 'boss@acme.test',
+        template: 'admin-invitation',
+        data: { email: 'boss@acme.test', token: 't', expiresAt: invitation.expiresAt },
+      },
+    ],
+  });
   const invoice = plan('billing.invoice_issued', {
     invoiceId: 'in_1',
     number: 'INV-1',

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EVENT_PAYLOADS, type EventEnvelope } from '@tenantry/events';
 import { TEMPLATES, type TemplateName } from './templates.ts';
@@ -9,20 +8,11 @@ import { TEMPLATES, type TemplateName } from './templates.ts';
  * their schemas in @tenantry/events; a payload that fails is reported, never guessed at.
  */
 
-/**
- * The payload schemas use `format: 'date-time'`, which TypeBox's Value only checks once the format is
- * registered (otherwise every such payload fails as "Unknown format"). Registered here, process-wide
- * and only when absent; it belongs in @tenantry/events beside the schemas.
- */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set('date-time', (value) => DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
-}
-
 /** The event types this service mails for; the topic's others are not its business. */
 export const MAILED_EVENT_TYPES = [
   'user.signed_up',
   'user.email_verification_requested',
+  'user.invitation_requested',
   'user.password_reset_requested',
   'billing.invoice_issued',
   'billing.payment_failed',
@@ -81,6 +71,12 @@ export function planMails(event: EventEnvelope, known: readonly string[]): Event
       return to([String(p.email)], 'welcome', { email: p.email });
     case 'user.email_verification_requested':
       return to([String(p.email)], 'email-verification', {
+        email: p.email,
+        token: p.token,
+        expiresAt: p.expiresAt,
+      });
+    case 'user.invitation_requested':
+      return to([String(p.email)], 'admin-invitation', {
         email: p.email,
         token: p.token,
         expiresAt: p.expiresAt,

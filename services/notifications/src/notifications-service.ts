@@ -1,12 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createEventConsumer } from '@tenantry/events';
+import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
 import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
 import { defaultKubeConfig, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import { TENANT_TOPICS } from '@tenantry/tenant-api';
 import type { NotificationsConfig } from './config.ts';
-import { keepConsumerRunning } from './consumer-lifecycle.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
 import { MAILED_EVENT_TYPES } from './event-mail.ts';
@@ -93,7 +92,7 @@ export async function buildNotificationsService(
     routes: async (app) => {
       let running: { stop(): Promise<void> } | undefined;
       app.addHook('onReady', async () => {
-        running = keepConsumerRunning(consumer, logger);
+        running = keepConsumerRunning(consumer, logger, 'the notification events consumer');
         worker.start();
       });
       app.addHook('onClose', async () => {

@@ -15,6 +15,11 @@ const SAMPLES: Record<TemplateName, Record<string, unknown>> = {
     token: 'tok/en+with=chars',
     expiresAt: '2030-01-02T03:04:05.000Z',
   },
+  'admin-invitation': {
+    email: 'boss@example.test',
+    token: 'invite/token',
+    expiresAt: '2030-01-09T03:04:05.000Z',
+  },
   'password-reset': {
     email: 'ada@example.test',
     token: 'reset-token',

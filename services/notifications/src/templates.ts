@@ -51,6 +51,15 @@ export const TEMPLATES = {
       actionUrl: `${tenantUrl}/verify-email?token=${query(data.token)}`,
     }),
   },
+  'admin-invitation': {
+    version: 1,
+    category: 'security',
+    view: (data, { tenantUrl }) => ({
+      email: text(data.email),
+      expiresAt: formatInstant(data.expiresAt),
+      actionUrl: `${tenantUrl}/accept-invitation?token=${query(data.token)}`,
+    }),
+  },
   'password-reset': {
     version: 1,
     category: 'security',
