@@ -11,7 +11,7 @@ export { INTERNAL_MESSAGE } from './error-handler.ts';
 export { DEFAULT_HEALTH_CHECK_TIMEOUT_MS, type DependencyCheck } from './health.ts';
 export { ERROR_CODES, HttpError, httpErrors } from './http-errors.ts';
 export { OPENAPI_PATH } from './openapi.ts';
+export { DEFAULT_HOST, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './process-defaults.ts';
 export { REQUEST_ID_HEADER } from './request-id.ts';
 export { type Program, type RunningProgram, type RunProgramOptions, runProgram } from './run-program.ts';
-export { DEFAULT_HOST, DEFAULT_SHUTDOWN_TIMEOUT_MS, type RunOptions, runService } from './run-service.ts';
 export { strictBody } from './strict-body.ts';

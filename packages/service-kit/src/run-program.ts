@@ -1,7 +1,7 @@
 import { ConfigError } from '@tenantry/config';
 import { createLogger, type Logger, type LogLevel } from '@tenantry/logger';
 import { startTelemetry, type Telemetry } from '@tenantry/telemetry';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './run-service.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './process-defaults.ts';
 
 /** What a started program hands back: how to close it gracefully on a signal. */
 export interface RunningProgram {

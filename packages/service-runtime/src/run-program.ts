@@ -1,8 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, type Env } from '@tenantry/config';
-import { createLogger, type Logger } from '@tenantry/logger';
-import { runService, type ServiceInstance } from '@tenantry/service-kit';
-import { startTelemetry } from '@tenantry/telemetry';
+import type { Env } from '@tenantry/config';
+import type { Logger } from '@tenantry/logger';
+import { DEFAULT_HOST, runProgram, type ServiceInstance } from '@tenantry/service-kit';
 import type { TenantServiceSettings } from './settings.ts';
 import {
   defaultKubeConfig,
@@ -89,41 +88,27 @@ export async function startTenantService<C extends TenantServiceSettings>(
 }
 
 /**
- * A tenant-facing service as a process (`node --import tsx src/main.ts`): configuration (exit 2 naming
- * every invalid variable: a deployment mistake to fix, not a crash to retry), telemetry first so all
- * that starts afterwards is traced, the runtime, the app, then listening until a signal. A failure to
- * start is logged once and exits 1.
+ * A tenant-facing service as a process (`node --import tsx src/main.ts`), through service-kit's
+ * runProgram (configuration errors exit 2, start failures exit 1, signals close gracefully): the
+ * runtime, the app, then listening.
  */
 export async function runTenantServiceProgram<C extends TenantServiceSettings>(
   program: TenantServiceProgram<C>,
 ): Promise<void> {
-  const logger = createLogger({ service: program.service });
-  let config: C;
-  try {
-    config = program.loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    logger.fatal({ issues: error.issues }, error.message);
-    process.exit(2);
-  }
-  logger.level = config.LOG_LEVEL;
-  const telemetry = startTelemetry({
-    serviceName: program.service,
-    ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+  await runProgram<C>({
+    name: program.service,
+    loadConfig: () => program.loadConfig(),
+    logLevel: (config) => config.LOG_LEVEL,
+    otlpEndpoint: (config) => config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    start: async ({ config, logger }) => {
+      const app = await startTenantService(program, { config, logger });
+      try {
+        await app.listen({ port: config.PORT, host: DEFAULT_HOST });
+      } catch (error) {
+        await app.close();
+        throw error;
+      }
+      return { close: () => app.close() };
+    },
   });
-  try {
-    const app = await startTenantService(program, {
-      config,
-      logger,
-      onClose: () => telemetry.shutdown(),
-    });
-    await runService(app, { port: config.PORT });
-  } catch (error) {
-    logger.fatal(
-      { err: error },
-      `the ${program.service} service could not start: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    await telemetry.shutdown();
-    process.exit(1);
-  }
 }
