@@ -207,6 +207,35 @@ describe('onboarding a tenant', () => {
     ).toBe(404);
     expect(owner.user.id).not.toBe(ada.user.id);
 
+    // The workload services answer through the gateway with the tenant's tokens: a chat reply from the
+    // provider fakes, the plans on offer, and the owner's analytics.
+    const reply = await call(acme.host, 'POST', '/api/chat', {
+      token: ada.accessToken,
+      body: { message: 'Hello', provider: 'openai', model: 'gpt-4o-mini' },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ usage: { outputTokens: expect.any(Number) } });
+    const plans = await call(acme.host, 'GET', '/api/billing/plans');
+    expect(plans.status).toBe(200);
+    expect((plans.body.items as { name: string }[]).map((plan) => plan.name)).toEqual(
+      expect.arrayContaining(['free', 'pro', 'enterprise']),
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    const signups = await call(
+      globex.host,
+      'GET',
+      `/api/analytics/users/signups?startDate=${today}&endDate=${today}`,
+      { token: owner.accessToken },
+    );
+    expect(signups.status).toBe(200);
+    expect(
+      (
+        await call(acme.host, 'GET', `/api/analytics/users/signups?startDate=${today}&endDate=${today}`, {
+          token: ada.accessToken,
+        })
+      ).status,
+    ).toBe(403);
+
     // Suspended: every request to acme's host is refused, data untouched; resumed: it works again.
     await h.patchTenantSpec(acme.name, { suspended: true });
     // The database refuses the tenant's role first (503 TENANT_DATABASE_UNAVAILABLE), then the gateway

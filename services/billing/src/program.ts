@@ -1,4 +1,4 @@
-import { defaultKubeConfig, type TenantServiceProgram } from '@tenantry/service-runtime';
+import type { TenantServiceProgram } from '@tenantry/service-runtime';
 import { buildBillingService, SERVICE_NAME } from './billing-service.ts';
 import { type BillingConfig, loadBillingConfig } from './config.ts';
 
@@ -11,7 +11,6 @@ export const program: TenantServiceProgram<BillingConfig> = {
     (
       await buildBillingService({
         ...parts,
-        kc: defaultKubeConfig(),
         ...(consumers ? { events: consumers } : {}),
       })
     ).app,

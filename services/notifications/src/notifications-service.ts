@@ -3,7 +3,7 @@ import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
 import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
-import { defaultKubeConfig, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
+import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import { TENANT_TOPICS } from '@tenantry/tenant-api';
 import type { NotificationsConfig } from './config.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
@@ -22,7 +22,7 @@ export interface NotificationsServiceOptions {
   config: NotificationsConfig;
   logger: Logger;
   /** Where Tenants and Ingresses are read for branding; the KUBECONFIG or service account by default. */
-  kc?: KubeConfig;
+  kc: KubeConfig;
   /**
    * Which events to consume, and as which Kafka group (defaults: every tenant's topic, group
    * `notifications`). Tests narrow both to their own tenants.
@@ -48,7 +48,7 @@ export async function buildNotificationsService(
   const worker = createDeliveryWorker({
     databases: runtime.databases,
     mailer,
-    branding: tenantBranding({ kc: options.kc ?? defaultKubeConfig(), namespace: config.PLATFORM_NAMESPACE }),
+    branding: tenantBranding({ kc: options.kc, namespace: config.PLATFORM_NAMESPACE }),
     tokens,
     metrics,
     logger,
