@@ -166,17 +166,45 @@ async function main(): Promise<void> {
   print();
   print(`Gateway: ${gateway} (the tenant comes from the Host header: ${host}, globex.${BASE_DOMAIN}, ...)`);
   print();
-  print('Sign up, sign in and read your account through the gateway:');
+  const mail = endpoints.mailpit.apiUrl;
+  const auth = (body: string) =>
+    `curl -s ${gateway}/api/auth/signin -H 'Host: ${host}' ${json} -d '${body}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken'`;
+  const linkToken = (query: string) =>
+    `curl -s '${mail}/message/latest?query=${query}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).Text.match(/token=(\\S+)/)[1]'`;
+  print(`Mail goes to Mailpit: ${endpoints.mailpit.uiUrl}`);
+  print();
+  print('Sign up, confirm the address with the mailed link, sign in, and stream a chat reply:');
   print(
     `  curl -s ${gateway}/api/auth/signup -H 'Host: ${host}' ${json} -d '{"email":"ada@acme.test","password":"correct horse battery"}'`,
   );
+  // The mail takes a moment: outbox, Kafka, the notifications service, SMTP.
+  print(`  sleep 3; LINK=$(${linkToken('to:ada@acme.test%20subject:confirm')})`);
   print(
-    `  TOKEN=$(curl -s ${gateway}/api/auth/signin -H 'Host: ${host}' ${json} -d '{"email":"ada@acme.test","password":"correct horse battery"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')`,
+    `  curl -s ${gateway}/api/auth/verify-email -H 'Host: ${host}' ${json} -d "{\\"token\\":\\"$LINK\\",\\"password\\":\\"correct horse battery\\"}"`,
   );
-  print(`  curl -s ${gateway}/api/auth/me -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
-  print(`  curl -s ${gateway}/api/users/me -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
+  print(`  TOKEN=$(${auth('{"email":"ada@acme.test","password":"correct horse battery"}')})`);
+  print(
+    `  curl -N ${gateway}/api/chat -H 'Host: ${host}' ${json} -H "Authorization: Bearer $TOKEN" -d '{"message":"Hello","provider":"openai","model":"gpt-4o-mini","stream":true}'`,
+  );
+  print(`  curl -s ${gateway}/api/chat/usage -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
   print(
     `  curl -s ${gateway}/api/users/me -H 'Host: globex.${BASE_DOMAIN}' -H "Authorization: Bearer $TOKEN"   # 401: another tenant`,
+  );
+  print();
+  print(
+    "acme's owner (spec.admin ops@acme.test) was invited by mail: accept, upgrade the plan, read usage and analytics:",
+  );
+  print(`  INVITE=$(${linkToken('to:ops@acme.test%20subject:invited')})`);
+  print(
+    `  curl -s ${gateway}/api/auth/accept-invitation -H 'Host: ${host}' ${json} -d "{\\"token\\":\\"$INVITE\\",\\"password\\":\\"owner pass phrase\\"}"`,
+  );
+  print(`  OWNER=$(${auth('{"email":"ops@acme.test","password":"owner pass phrase"}')})`);
+  print(
+    `  curl -s ${gateway}/api/billing/subscriptions -H 'Host: ${host}' ${json} -H "Authorization: Bearer $OWNER" -d '{"plan":"enterprise","billingEmail":"billing@acme.test"}'`,
+  );
+  print(`  curl -s ${gateway}/api/billing/usage -H 'Host: ${host}' -H "Authorization: Bearer $OWNER"`);
+  print(
+    `  curl -s "${gateway}/api/analytics/chat/by-provider?startDate=$(date -u +%F)&endDate=$(date -u +%F)" -H 'Host: ${host}' -H "Authorization: Bearer $OWNER"`,
   );
   print(`  curl -s ${gateway}/api/health; open ${gateway}/docs for the API`);
   print();
