@@ -406,10 +406,12 @@ describe('suspend and resume', () => {
 });
 
 describe('deletion', () => {
-  test('reclaimPolicy Retain keeps the database and topics, removes the route, credentials and keys, locks the roles; re-created, the data is back', async () => {
+  test('reclaimPolicy Retain keeps the database and topics, removes the route, credentials and keys, locks the roles; re-created, the data is back only when adopted by uid', async () => {
     const name = h.tenantName('keep');
     await h.createTenant(name, {});
     await waitReady(name);
+    const retainedUid = (await h.getTenant(name))?.metadata.uid ?? '';
+    expect(retainedUid).toMatch(/^[0-9a-f-]{36}$/);
     const before = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
     await before`insert into tenant_settings (key, value) values ('kept', ${before.json({ yes: true })})`;
     await before.end();
@@ -431,8 +433,16 @@ describe('deletion', () => {
     // Nothing left for services to follow: no credentials, no key, no public keys.
     await expectNoCredentialsOrKeys(name);
 
-    // Re-created: new credentials reach the same data.
+    // Re-created by someone else with the same name: not served, and nothing reaches the old data.
     await h.createTenant(name, {});
+    await expect
+      .poll(async () => (await h.condition(name, 'Ready'))?.reason, READY)
+      .toBe('RetainedDataExists');
+    expect((await h.condition(name, 'DatabaseReady'))?.message).toContain(retainedUid);
+    await expectNoCredentialsOrKeys(name);
+
+    // Adopted by naming the retained tenant's uid: new credentials reach the same data.
+    await h.patchTenantSpec(name, { database: { reclaimPolicy: 'Retain', adoptRetainedFrom: retainedUid } });
     await waitReady(name);
     const after = postgres(await appUrl(name), { max: 1, onnotice: () => {} });
     try {

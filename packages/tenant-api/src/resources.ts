@@ -14,7 +14,7 @@ export interface TenantSpec {
   plan: string;
   domains?: string[];
   admin?: { email?: string };
-  database?: { reclaimPolicy?: ReclaimPolicy };
+  database?: { reclaimPolicy?: ReclaimPolicy; adoptRetainedFrom?: string };
   suspended?: boolean;
 }
 

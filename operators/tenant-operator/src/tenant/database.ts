@@ -296,6 +296,32 @@ export async function ensureTenantDatabase(
   });
 }
 
+/**
+ * Every tenant database is stamped with the uid of the Tenant it was made for (its comment), so a
+ * retained database is told apart from a new tenant's when a Tenant of the same name is created again.
+ */
+const OWNER_MARK = /^tenantry:tenant-uid=([0-9a-f-]{36})$/;
+
+/**
+ * The uid of the Tenant the tenant's database belongs to: undefined when there is no database, null for
+ * one made before databases were stamped (taken to be the current tenant's).
+ */
+export async function databaseOwnerUid(admin: Sql, tenant: string): Promise<string | null | undefined> {
+  const names = tenantNames(tenant);
+  const [row] = await admin<{ comment: string | null }[]>`
+    select pg_catalog.shobj_description(d.oid, 'pg_database') as comment
+    from pg_catalog.pg_database d where d.datname = ${names.database}`;
+  if (!row) return undefined;
+  return OWNER_MARK.exec(row.comment ?? '')?.[1] ?? null;
+}
+
+/** Stamps the tenant's database as the Tenant `uid`'s. */
+export async function markDatabaseOwner(admin: Sql, tenant: string, uid: string): Promise<void> {
+  if (!/^[0-9a-f-]{36}$/.test(uid)) throw new Error(`not a Tenant uid: "${uid}"`);
+  const names = tenantNames(tenant);
+  await admin`comment on database ${admin(names.database)} is ${admin.unsafe(`'tenantry:tenant-uid=${uid}'`)}`.simple();
+}
+
 export interface TenantDatabaseState {
   databaseExists: boolean;
   ownerRoleExists: boolean;

@@ -21,7 +21,7 @@ import {
   secretNamespaces,
   type TimedStep,
 } from './reconcile-context.ts';
-import { provisionDatabase, writeCredentials } from './steps/database-step.ts';
+import { provisionDatabase, retainedDataOwner, writeCredentials } from './steps/database-step.ts';
 import { ensureIdentityKeys } from './steps/identity-keys-step.ts';
 import { applyIngress, claimHosts } from './steps/ingress-step.ts';
 import { migrateDatabase } from './steps/migrations-step.ts';
@@ -145,6 +145,21 @@ export function createTenantReconciler(deps: ReconcilerDeps): (name: string) => 
       return { requeueAfterMs: PLAN_RETRY_MS };
     }
     const ctx: StepContext = { deps, tenant, name, plan, suspended, namespaces: secretNamespaces(config) };
+
+    // Precondition: the name's database, if it exists, is this Tenant's, or one it adopts by uid. A
+    // retained database of a deleted Tenant is never handed to a new one unasked: nothing is written
+    // (no credentials, no keys, no route) until spec.database.adoptRetainedFrom names it.
+    const retainedFrom = await retainedDataOwner(ctx).catch(() => undefined);
+    if (retainedFrom) {
+      const message = `database ${databaseName(name)} holds the retained data of a deleted Tenant of this name (uid ${retainedFrom}); set spec.database.adoptRetainedFrom: ${retainedFrom} to reattach it, or drop the database`;
+      set({ type: 'DatabaseReady', status: 'False', reason: 'RetainedDataExists', message });
+      for (const type of ['MigrationsApplied', 'TopicsReady', 'RoutesReady'] as const) {
+        set({ type, status: 'Unknown', reason: 'RetainedDataExists', message: 'waiting for the database' });
+      }
+      set({ type: 'Ready', status: 'False', reason: 'RetainedDataExists', message });
+      await reportStatus(deps, tenant, previous, { ...tenant.status, ...status, conditions });
+      return { requeueAfterMs: PLAN_RETRY_MS };
+    }
 
     // Database and roles (with the credentials Secrets and the identity keys), then migrations as the owner.
     const database = await step('DatabaseReady', () =>

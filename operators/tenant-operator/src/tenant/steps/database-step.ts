@@ -1,5 +1,5 @@
 import { appSecretName, databaseName } from '@tenantry/tenant-api';
-import { ensureTenantDatabase } from '../database.ts';
+import { databaseOwnerUid, ensureTenantDatabase, markDatabaseOwner } from '../database.ts';
 import { kubeFailure, postgresFailure } from '../failures.ts';
 import type { StepContext, StepResult } from '../reconcile-context.ts';
 import { ensureCredentials, type TenantCredentials } from '../secrets.ts';
@@ -16,6 +16,16 @@ export async function writeCredentials(ctx: StepContext): Promise<TenantCredenti
   });
 }
 
+/**
+ * The uid of a deleted Tenant whose retained database holds this tenant's name, when this Tenant does
+ * not adopt it (spec.database.adoptRetainedFrom); undefined when the database is its own, or absent.
+ */
+export async function retainedDataOwner(ctx: StepContext): Promise<string | undefined> {
+  const owner = await databaseOwnerUid(ctx.deps.postgres, ctx.name);
+  if (!owner || owner === ctx.tenant.metadata.uid) return undefined;
+  return ctx.tenant.spec.database?.adoptRetainedFrom === owner ? undefined : owner;
+}
+
 export async function provisionDatabase(
   ctx: StepContext,
   credentials: TenantCredentials,
@@ -29,6 +39,12 @@ export async function provisionDatabase(
   ).catch((error) => {
     throw postgresFailure(`provisioning database ${databaseName(name)}`, error);
   });
+  const uid = ctx.tenant.metadata.uid;
+  if (uid) {
+    await markDatabaseOwner(deps.postgres, name, uid).catch((error) => {
+      throw postgresFailure(`stamping database ${databaseName(name)} with its Tenant`, error);
+    });
+  }
   const owner = new URL(deps.config.postgresAdminUrl);
   owner.username = credentials.owner.username;
   owner.password = credentials.owner.password;
