@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type FastifyPluginAsyncTypebox, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
 import { authenticatedErrors, type RequestIdentity, TenantHeaders } from '@tenantry/identity';
-import { errorResponses, HttpError, strictBody } from '@tenantry/service-kit';
+import { decodeCursor, encodeCursor, errorResponses, HttpError, strictBody } from '@tenantry/service-kit';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { conversationNotFound, planUnknown, providerFailed } from './chat-errors.ts';
 import { type ExchangeDeps, type ExchangeResult, runExchange } from './chat-exchange.ts';
@@ -31,7 +31,6 @@ import {
   type NewConversation,
   updateOwnConversation,
 } from './conversation-store.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { ModelCatalogue } from './model-catalogue.ts';
 import { fitRequest, resolveModel } from './model-resolution.ts';
 import { ProviderCallError } from './providers/index.ts';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { appendToOutbox, createEvent } from '@tenantry/events';
+import type { ListPosition } from '@tenantry/service-kit';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { Sql, TransactionSql } from 'postgres';
-import type { ListPosition } from './cursor.ts';
 import type { ProviderMessage } from './providers/index.ts';
 import { type ConversationRow, conversations, type MessageRow, messages } from './schema.ts';
 

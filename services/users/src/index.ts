@@ -1,5 +1,4 @@
 export { loadUsersConfig, type UsersConfig } from './config.ts';
-export { decodeCursor, encodeCursor, type ListPosition } from './cursor.ts';
 export {
   mergePreferences,
   type PreferencesPatch,

@@ -1,9 +1,9 @@
 import type { Role } from '@tenantry/identity';
+import type { ListPosition } from '@tenantry/service-kit';
 import { asc, eq, sql } from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type { TransactionSql } from 'postgres';
-import type { ListPosition } from './cursor.ts';
 import { mergePreferences, type ProfileChanges } from './profile-changes.ts';
 import { type ProfileRow, profiles } from './schema.ts';
 
@@ -116,7 +116,7 @@ export async function listProfiles(
     .where(
       after
         ? // A row comparison, so the (created_at, user_id) index serves it as one range.
-          sql`(${profiles.createdAt}, ${profiles.userId}) > (${after.createdAt.toISOString()}::timestamptz, ${after.userId}::uuid)`
+          sql`(${profiles.createdAt}, ${profiles.userId}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`
         : undefined,
     )
     .orderBy(asc(profiles.createdAt), asc(profiles.userId))

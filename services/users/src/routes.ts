@@ -9,9 +9,8 @@ import {
   type Role,
   TenantHeaders,
 } from '@tenantry/identity';
-import { errorResponses, HttpError, strictBody } from '@tenantry/service-kit';
+import { decodeCursor, encodeCursor, errorResponses, HttpError, strictBody } from '@tenantry/service-kit';
 import type { TenantDatabases } from '@tenantry/tenant-db';
-import { decodeCursor, encodeCursor } from './cursor.ts';
 import { profileChanges } from './profile-changes.ts';
 import {
   ListProfilesQuery,
@@ -158,7 +157,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
       const last = rows.at(-1);
       return {
         items: rows.map(toProfile),
-        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, userId: last.userId }) : null,
+        nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.userId }) : null,
       };
     },
   );

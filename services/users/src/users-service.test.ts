@@ -11,7 +11,7 @@ import {
 } from '@tenantry/events';
 import { type Role, TENANT_HEADER, TenantKeys } from '@tenantry/identity';
 import { createLogger } from '@tenantry/logger';
-import type { ServiceInstance } from '@tenantry/service-kit';
+import { encodeCursor, type ServiceInstance } from '@tenantry/service-kit';
 import { startTenantRuntime, type TenantRuntime } from '@tenantry/service-runtime';
 import { appSecretName, databaseName, eventsTopic } from '@tenantry/tenant-api';
 import { type OperatorHarness, startOperatorHarness } from '@tenantry/tenant-operator/testing';
@@ -19,7 +19,6 @@ import kafkajs from 'kafkajs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadUsersConfig } from './config.ts';
-import { encodeCursor } from './cursor.ts';
 import { MAX_PREFERENCES } from './profile-schemas.ts';
 import { buildUsersService } from './users-service.ts';
 
@@ -547,7 +546,7 @@ describe('GET /api/users pagination', () => {
       expect(refused.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: '/query/cursor' });
     }
     // A well-formed cursor past the end is simply the end.
-    const past = encodeCursor({ createdAt: new Date('2999-01-01T00:00:00.000Z'), userId: randomUUID() });
+    const past = encodeCursor({ createdAt: new Date('2999-01-01T00:00:00.000Z'), id: randomUUID() });
     expect((await call(admin, 'GET', `/api/users?cursor=${past}`)).body).toEqual({
       items: [],
       nextCursor: null,

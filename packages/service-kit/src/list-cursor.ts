@@ -1,7 +1,7 @@
-import { ERROR_CODES, HttpError } from '@tenantry/service-kit';
+import { ERROR_CODES, HttpError } from './http-errors.ts';
 
 /**
- * A list's cursor: the (created_at, id) of the last row of a page, the list's sort
+ * A keyset-paginated list's cursor: the (created_at, id) of the last row of a page, the list's sort
  * key, so the next page starts strictly after it whatever was inserted or deleted meanwhile. Opaque to
  * clients (base64url of JSON) so its form can change; decoding checks it completely, because its
  * values go into the next query.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor } from './list-cursor.ts';
 
 function fieldOf(run: () => unknown): unknown {
   try {
@@ -19,7 +19,7 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 describe('list cursor', () => {
   test('decodes what it encoded, to the millisecond', () => {
-    const position = { createdAt: new Date('2025-03-04T05:06:07.089Z'), userId: randomUUID() };
+    const position = { createdAt: new Date('2025-03-04T05:06:07.089Z'), id: randomUUID() };
     const cursor = encodeCursor(position);
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decodeCursor(cursor)).toEqual(position);
@@ -28,7 +28,7 @@ describe('list cursor', () => {
   test.each([
     ['not base64url', 'abc$def'],
     ['not JSON', Buffer.from('{oops').toString('base64url')],
-    ['an object', encode({ createdAt: '2025-03-04T05:06:07.089Z', userId: randomUUID() })],
+    ['an object', encode({ createdAt: '2025-03-04T05:06:07.089Z', id: randomUUID() })],
     ['three elements', encode(['2025-03-04T05:06:07.089Z', randomUUID(), 1])],
     ['a date without milliseconds', encode(['2025-03-04T05:06:07Z', randomUUID()])],
     ['an impossible date', encode(['2025-02-30T05:06:07.089Z', randomUUID()])],
