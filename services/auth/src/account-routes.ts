@@ -2,22 +2,29 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedErrors, hasRole, type Role } from '@tenantry/identity';
 import { errorResponses, HttpError } from '@tenantry/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
-import type { TransactionSql } from 'postgres';
 import {
   type AccountRow,
-  consumeOneTimeToken,
+  countOwners,
   createAccount,
   findAccountByEmail,
-  issueOneTimeToken,
+  lockRoleChanges,
   markEmailVerified,
   normalizeEmail,
-  type OneTimePurpose,
-  peekOneTimeToken,
-} from './accounts.ts';
+  roleOf,
+  setPassword,
+  setRole,
+} from './accounts-store.ts';
 import { acceptInvitation } from './admin-invitation.ts';
 import { ACCEPTED_MESSAGE, AUTH_ERROR_CODES, type AuthContext, locked } from './auth-context.ts';
 import { publish } from './auth-events.ts';
-import { attemptSucceeded, clearFailures, countAttempt, lockKeys } from './lockout.ts';
+import { type Tx, transaction } from './db.ts';
+import { attemptSucceeded, clearFailures, countAttempt, lockKeys } from './lockout-store.ts';
+import {
+  consumeOneTimeToken,
+  issueOneTimeToken,
+  type OneTimePurpose,
+  peekOneTimeToken,
+} from './one-time-tokens-store.ts';
 import {
   Accepted,
   Credentials,
@@ -28,7 +35,7 @@ import {
   UserIdParams,
   Verified,
 } from './schemas.ts';
-import { revokeAllSessions } from './sessions.ts';
+import { revokeAllSessions } from './sessions-store.ts';
 
 const accepted = { status: 'accepted' as const, message: ACCEPTED_MESSAGE };
 
@@ -41,7 +48,7 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
 
   /** A new verification or reset token for `account`, announced for the notifications service to email. */
   async function emailToken(
-    tx: TransactionSql,
+    tx: Tx,
     tenant: string,
     account: AccountRow,
     purpose: Exclude<OneTimePurpose, 'accept_invitation'>,
@@ -83,7 +90,7 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const email = normalizeEmail(request.body.email);
         // Hashed before knowing whether the email is taken: both answers take the same time.
         const passwordHash = await passwords.hash(request.body.password);
-        await databases.withTransaction(tenant, async (tx) => {
+        await transaction(databases, tenant, async (tx) => {
           const account = await createAccount(tx, tenant, email, passwordHash);
           if (!account) return;
           await emailToken(tx, tenant, account, 'verify_email');
@@ -111,14 +118,14 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
             'the verification link is invalid, used or expired',
             { field: '/body/token' },
           );
-        const sql = databases.sql(tenant);
-        const pending = await peekOneTimeToken(sql, request.body.token, 'verify_email');
+        const db = databases.drizzle(tenant);
+        const pending = await peekOneTimeToken(db, request.body.token, 'verify_email');
         if (!pending) throw invalid();
         // The link proves the mailbox, the password proves who chose it: a link sent for a sign-up
         // someone else made with this address (squatting) cannot verify their password. Guesses are
         // counted like sign-in attempts.
         const keysOfAttempt = lockKeys(pending.email, request.ip);
-        const lock = await countAttempt(sql, keysOfAttempt, ctx.lockout);
+        const lock = await countAttempt(db, keysOfAttempt, ctx.lockout);
         if (lock) throw locked(lock.retryAfterSeconds);
         if (!(await passwords.verifyOrBurn(pending.passwordHash ?? undefined, request.body.password))) {
           throw new HttpError(
@@ -128,8 +135,8 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
             { field: '/body/password' },
           );
         }
-        await attemptSucceeded(sql, keysOfAttempt);
-        const role = await databases.withTransaction(tenant, async (tx) => {
+        await attemptSucceeded(db, keysOfAttempt);
+        const role = await transaction(databases, tenant, async (tx) => {
           const account = await consumeOneTimeToken(tx, request.body.token, 'verify_email');
           if (!account || account.id !== pending.id) return undefined;
           await markEmailVerified(tx, account.id);
@@ -156,7 +163,7 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const tenant = identity.tenant(request);
         const passwordHash = await passwords.hash(request.body.password);
-        const account = await databases.withTransaction(tenant, (tx) =>
+        const account = await transaction(databases, tenant, (tx) =>
           acceptInvitation(tx, tenant, request.body.token, passwordHash),
         );
         if (!account) {
@@ -197,7 +204,7 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
           const tenant = identity.tenant(request);
           const email = normalizeEmail(request.body.email);
           afterReply(
-            databases.withTransaction(tenant, async (tx) => {
+            transaction(databases, tenant, async (tx) => {
               const account = await findAccountByEmail(tx, email);
               if (!account || !wanted(account)) return;
               await emailToken(tx, tenant, account, purpose);
@@ -234,10 +241,10 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const tenant = identity.tenant(request);
         const passwordHash = await passwords.hash(request.body.password);
-        const done = await databases.withTransaction(tenant, async (tx) => {
+        const done = await transaction(databases, tenant, async (tx) => {
           const account = await consumeOneTimeToken(tx, request.body.token, 'reset_password');
           if (!account) return false;
-          await tx`update auth_users set password_hash = ${passwordHash}, updated_at = now() where id = ${account.id}`;
+          await setPassword(tx, account.id, passwordHash);
           // The reset link went through the mailbox and the password is chosen after it: that proves
           // the address as verification does. It never changes the role (promotion is by invitation).
           await markEmailVerified(tx, account.id);
@@ -272,20 +279,17 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const caller = await identity.caller(request, 'admin');
         const target = request.params.id;
         const role: Role = request.body.role;
-        return databases.withTransaction(caller.tenant, async (tx) => {
+        return transaction(databases, caller.tenant, async (tx) => {
           // Serialises role changes, so two owners demoting each other cannot leave the tenant ownerless.
-          await tx`select pg_advisory_xact_lock(hashtext('tenantry.auth.roles'))`;
-          const [current] = await tx<
-            { role: Role }[]
-          >`select role from auth_users where id = ${target} for update`;
-          if (!current)
+          await lockRoleChanges(tx);
+          const currentRole = await roleOf(tx, target, true);
+          if (!currentRole)
             throw new HttpError(404, AUTH_ERROR_CODES.USER_NOT_FOUND, 'no such user', {
               field: '/params/id',
             });
           // The caller's role is read again: the token may predate a demotion.
-          const [self] = await tx<{ role: Role }[]>`select role from auth_users where id = ${caller.sub}`;
-          const callerRole = self?.role ?? 'member';
-          const touchesOwner = role === 'owner' || current.role === 'owner';
+          const callerRole = (await roleOf(tx, caller.sub)) ?? 'member';
+          const touchesOwner = role === 'owner' || currentRole === 'owner';
           if (!hasRole(callerRole, touchesOwner ? 'owner' : 'admin')) {
             throw new HttpError(
               403,
@@ -295,12 +299,9 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
                 : 'this needs the admin role or above',
             );
           }
-          if (current.role === role) return { id: target, role };
-          if (current.role === 'owner') {
-            const [owners] = await tx<
-              { count: number }[]
-            >`select count(*)::int as count from auth_users where role = 'owner'`;
-            if ((owners?.count ?? 0) <= 1) {
+          if (currentRole === role) return { id: target, role };
+          if (currentRole === 'owner') {
+            if ((await countOwners(tx)) <= 1) {
               throw new HttpError(
                 409,
                 AUTH_ERROR_CODES.LAST_OWNER,
@@ -309,14 +310,14 @@ export function accountRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
               );
             }
           }
-          await tx`update auth_users set role = ${role}, updated_at = now() where id = ${target}`;
+          await setRole(tx, target, role);
           // A demoted user's tokens carry the old role: their sessions end, and the next sign-in
           // carries the new one (a promotion leaves them be: the old tokens claim less, not more).
-          if (!hasRole(role, current.role)) await revokeAllSessions(tx, target);
+          if (!hasRole(role, currentRole)) await revokeAllSessions(tx, target);
           await publish(tx, caller.tenant, 'user.role_changed', {
             userId: target,
             role,
-            previousRole: current.role,
+            previousRole: currentRole,
             changedBy: caller.sub,
           });
           return { id: target, role };

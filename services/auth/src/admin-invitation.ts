@@ -1,17 +1,18 @@
 import type { Logger } from '@tenantry/logger';
 import type { TenantDatabases } from '@tenantry/tenant-db';
-import type { TransactionSql } from 'postgres';
+import { sql } from 'drizzle-orm';
 import {
   type AccountRow,
-  consumeOneTimeToken,
   createAccount,
   findAccountByEmail,
-  issueOneTimeToken,
+  makeInvitedOwner,
   normalizeEmail,
-} from './accounts.ts';
+} from './accounts-store.ts';
 import { publish } from './auth-events.ts';
-import { clearFailures, lockKeys } from './lockout.ts';
-import { revokeAllSessions } from './sessions.ts';
+import { type Tx, transaction } from './db.ts';
+import { clearFailures, lockKeys } from './lockout-store.ts';
+import { consumeOneTimeToken, invitationState, issueOneTimeToken } from './one-time-tokens-store.ts';
+import { revokeAllSessions } from './sessions-store.ts';
 
 /**
  * The tenant's first owner is its designated admin (`spec.admin.email`, which the operator writes into
@@ -31,27 +32,24 @@ export type InvitationState = 'no-admin' | 'invited' | 'settled';
  * password when missing, so a sign-up with the admin's address finds it taken and does nothing.
  */
 export async function inviteDesignatedAdmin(
-  tx: TransactionSql,
+  tx: Tx,
   tenant: string,
   ttlSeconds: number,
 ): Promise<InvitationState> {
   // One inviter at a time per tenant (several auth replicas sweep the same databases).
-  await tx`select pg_advisory_xact_lock(hashtext('tenantry.auth.admin-invitation'))`;
-  const [setting] = await tx<{ email: string | null }[]>`
-    select value->>'email' as email from tenant_settings where key = 'admin'
-  `;
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('tenantry.auth.admin-invitation'))`);
+  // tenant_settings is the operator's table, not in auth's schema.
+  const [setting] = await tx.execute<{ email: string | null }>(
+    sql`select value->>'email' as email from tenant_settings where key = 'admin'`,
+  );
   if (!setting?.email) return 'no-admin';
   const email = normalizeEmail(setting.email);
   let account = await findAccountByEmail(tx, email);
   if (account) {
     if (account.role === 'owner') return 'settled';
-    const [state] = await tx<{ accepted: boolean; usable: boolean }[]>`
-      select coalesce(bool_or(used_at is not null), false) as accepted,
-             coalesce(bool_or(used_at is null and expires_at > now()), false) as usable
-      from auth_one_time_tokens where user_id = ${account.id} and purpose = 'accept_invitation'
-    `;
-    if (state?.accepted) return 'settled';
-    if (state?.usable) return 'invited';
+    const state = await invitationState(tx, account.id);
+    if (state.accepted) return 'settled';
+    if (state.usable) return 'invited';
   } else {
     account = await createAccount(tx, tenant, email, null);
     if (!account) throw new Error(`the account of ${email} appeared under the invitation lock`);
@@ -73,19 +71,14 @@ export async function inviteDesignatedAdmin(
  * token is unknown, used or expired.
  */
 export async function acceptInvitation(
-  tx: TransactionSql,
+  tx: Tx,
   tenant: string,
   token: string,
   passwordHash: string,
 ): Promise<AccountRow | undefined> {
   const account = await consumeOneTimeToken(tx, token, 'accept_invitation');
   if (!account) return undefined;
-  await tx`
-    update auth_users
-    set password_hash = ${passwordHash}, role = 'owner',
-        email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
-    where id = ${account.id}
-  `;
+  await makeInvitedOwner(tx, account.id, passwordHash);
   await revokeAllSessions(tx, account.id);
   await clearFailures(tx, lockKeys(account.email, '').account);
   if (!account.emailVerified) {
@@ -128,7 +121,7 @@ export function startAdminInvitations(options: {
       if (stopped) return;
       if (settled.has(tenant)) continue;
       try {
-        const state = await databases.withTransaction(tenant, (tx) =>
+        const state = await transaction(databases, tenant, (tx) =>
           inviteDesignatedAdmin(tx, tenant, ttlSeconds),
         );
         if (state === 'settled') settled.add(tenant);

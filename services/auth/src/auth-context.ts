@@ -1,7 +1,7 @@
 import type { RequestIdentity, TenantKeys } from '@tenantry/identity';
 import { HttpError } from '@tenantry/service-kit';
 import type { TenantDatabases } from '@tenantry/tenant-db';
-import type { LockoutPolicy } from './lockout.ts';
+import type { LockoutPolicy } from './lockout-store.ts';
 import type { Passwords } from './passwords.ts';
 
 /** What the auth routes work with; built once by buildAuthService. */

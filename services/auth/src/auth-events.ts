@@ -1,6 +1,6 @@
 import { appendToOutbox, createEvent } from '@tenantry/events';
 import type { Role } from '@tenantry/identity';
-import type { TransactionSql } from 'postgres';
+import type { Tx } from './db.ts';
 
 /**
  * The events auth publishes through the outbox, keyed by user id. Verification and reset events carry
@@ -22,11 +22,12 @@ export interface AuthEventPayloads {
   'user.role_changed': { userId: string; role: Role; previousRole: Role; changedBy: string };
 }
 
+/** Appends the event to the outbox in `tx`, through the postgres.js transaction under it. */
 export async function publish<T extends keyof AuthEventPayloads>(
-  tx: TransactionSql,
+  tx: Tx,
   tenant: string,
   type: T,
   payload: AuthEventPayloads[T],
 ): Promise<void> {
-  await appendToOutbox(tx, createEvent({ type, tenant, aggregateId: payload.userId, payload }));
+  await appendToOutbox(tx.$client, createEvent({ type, tenant, aggregateId: payload.userId, payload }));
 }

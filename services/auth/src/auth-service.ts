@@ -8,7 +8,7 @@ import type { AuthContext } from './auth-context.ts';
 import type { AuthConfig } from './config.ts';
 import { Passwords } from './passwords.ts';
 import { sessionRoutes } from './session-routes.ts';
-import { sessionRevoked } from './sessions.ts';
+import { sessionRevoked } from './sessions-store.ts';
 
 export const SERVICE_NAME = 'auth';
 
@@ -35,7 +35,7 @@ export async function buildAuthService(options: AuthServiceOptions): Promise<Aut
     keys: runtime.keys,
     serves: (tenant) => databases.has(tenant),
     sessions: {
-      live: async (tenant, sid) => !(await sessionRevoked(databases.sql(tenant), sid)),
+      live: async (tenant, sid) => !(await sessionRevoked(databases.drizzle(tenant), sid)),
       cacheMs: config.SESSION_CHECK_CACHE_MS,
     },
   });

@@ -1,19 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedErrors, TENANT_HEADER } from '@tenantry/identity';
 import { errorResponses, HttpError } from '@tenantry/service-kit';
-import type { TransactionSql } from 'postgres';
 import {
   type AccountRow,
   findAccount,
   findAccountByEmail,
   normalizeEmail,
   publicAccount,
-} from './accounts.ts';
+  recordSignin,
+} from './accounts-store.ts';
 import { AUTH_ERROR_CODES, type AuthContext, locked } from './auth-context.ts';
 import { publish } from './auth-events.ts';
-import { attemptSucceeded, countAttempt, lockKeys } from './lockout.ts';
+import { transaction } from './db.ts';
+import { attemptSucceeded, countAttempt, lockKeys } from './lockout-store.ts';
 import { Account, Credentials, Jwks, RefreshBody, SignoutBody, Tokens } from './schemas.ts';
-import { familyOf, revokeFamily, rotate, sessionRevoked, startSession } from './sessions.ts';
+import { familyOf, revokeFamily, rotate, sessionRevoked, startSession } from './sessions-store.ts';
 
 /** Sign-in, refresh, sign-out, me and the tenant's JWKS. */
 export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
@@ -58,13 +59,13 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
         const tenant = identity.tenant(request);
         const email = normalizeEmail(request.body.email);
         const keysOfAttempt = lockKeys(email, request.ip);
-        const sql = databases.sql(tenant);
+        const db = databases.drizzle(tenant);
 
         // Counted before the password is checked: concurrent guesses past the threshold never verify.
-        const lock = await countAttempt(sql, keysOfAttempt, ctx.lockout);
+        const lock = await countAttempt(db, keysOfAttempt, ctx.lockout);
         if (lock) throw locked(lock.retryAfterSeconds);
 
-        const account = await findAccountByEmail(sql, email);
+        const account = await findAccountByEmail(db, email);
         const valid = await passwords.verifyOrBurn(account?.passwordHash ?? undefined, request.body.password);
         if (!valid || !account) {
           throw new HttpError(
@@ -73,7 +74,7 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
             'the email or the password is wrong',
           );
         }
-        await attemptSucceeded(sql, keysOfAttempt);
+        await attemptSucceeded(db, keysOfAttempt);
         // Unverified accounts do not sign in: until the mailbox is proven, whoever chose the password
         // may not own the address. Said only to a caller who knows the password.
         if (!account.emailVerified) {
@@ -83,8 +84,8 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
             'confirm the email address with the link sent to it before signing in',
           );
         }
-        const session = await sql.begin(async (tx) => {
-          await tx`update auth_users set last_signin_at = now() where id = ${account.id}`;
+        const session = await transaction(databases, tenant, async (tx) => {
+          await recordSignin(tx, account.id);
           const started = await startSession(tx, account.id, sessionLifetime);
           await publish(tx, tenant, 'user.signed_in', { userId: account.id, sessionId: started.familyId });
           return started;
@@ -105,9 +106,8 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const tenant = identity.tenant(request);
-        const sql = databases.sql(tenant);
         // The revocation after a reuse must commit even though the request fails: decide, commit, then throw.
-        const result = await sql.begin(async (tx) => {
+        const result = await transaction(databases, tenant, async (tx) => {
           const rotation = await rotate(tx, request.body.refreshToken, sessionLifetime);
           const account = rotation.outcome === 'rotated' ? await findAccount(tx, rotation.userId) : undefined;
           return { rotation, account };
@@ -153,8 +153,7 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const caller = await identity.caller(request);
-        const sql = databases.sql(caller.tenant);
-        await sql.begin(async (tx: TransactionSql) => {
+        await transaction(databases, caller.tenant, async (tx) => {
           // Under the user's session lock (revokeFamily): a refresh racing this sign-out either
           // committed its new token before (revoked here) or sees the family revoked after.
           await revokeFamily(tx, caller.sub, caller.sid);
@@ -179,11 +178,11 @@ export function sessionRoutes(ctx: AuthContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const caller = await identity.caller(request);
-        const sql = databases.sql(caller.tenant);
+        const db = databases.drizzle(caller.tenant);
         // Two independent reads: no transaction needed, and they run at once.
         const [revoked, account] = await Promise.all([
-          sessionRevoked(sql, caller.sid),
-          findAccount(sql, caller.sub),
+          sessionRevoked(db, caller.sid),
+          findAccount(db, caller.sub),
         ]);
         if (revoked || !account) {
           throw new HttpError(401, AUTH_ERROR_CODES.SESSION_REVOKED, 'the session has ended; sign in again', {
