@@ -49,7 +49,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         : kind === 'gone'
           ? Object.assign(new Error('no such tenant "acme"'), { statusCode: 404, code: 'TENANT_NOT_FOUND' })
           : new Error(INTERNAL_DETAIL);
-    throw new Error(`Failed query: select ... params: ann@acme.test`, { cause });
+    throw Object.assign(new Error(`Failed query: select ... params: ann@acme.test`, { cause }), {
+      name: 'DrizzleQueryError',
+    });
   });
 };
 
@@ -206,10 +208,13 @@ describe('error body', () => {
     expect(gone.statusCode).toBe(404);
     expect(gone.json().error).toMatchObject({ code: 'TENANT_NOT_FOUND', message: 'no such tenant "acme"' });
     expect(JSON.stringify(logs)).not.toContain('ann@acme.test');
-    // A cause that says nothing of its own leaves the wrapper a plain internal error.
+    // A cause that says nothing of its own leaves the wrapper a plain internal error, logged as its
+    // cause: the query's parameters never reach the log.
     const other = await app.inject({ method: 'GET', url: '/api/wrapped/other' });
     expect(other.statusCode).toBe(500);
     expect(other.json().error.code).toBe('INTERNAL');
+    expect(JSON.stringify(logs)).toContain('password authentication failed');
+    expect(JSON.stringify(logs)).not.toContain('ann@acme.test');
   });
 
   test('a body over 10 MB is refused with 413 and the standard body', async () => {

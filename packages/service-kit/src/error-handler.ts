@@ -57,6 +57,15 @@ function deciding(error: Error): Error {
   return error;
 }
 
+/**
+ * drizzle wraps every failed query in an error whose message holds the query's parameters (emails,
+ * token and password hashes); its cause is the driver's error, which does not. Logs get the cause.
+ */
+function loggable(error: Error): Error {
+  const wrapsQuery = error.name === 'DrizzleQueryError' || error.message.startsWith('Failed query:');
+  return wrapsQuery && error.cause instanceof Error ? error.cause : error;
+}
+
 /** Decides what the client is told about an error. */
 function render(error: FastifyError | HttpError | Error): Rendered {
   if (error instanceof HttpError) {
@@ -133,7 +142,7 @@ const errorHandlingImpl: FastifyPluginAsync = async (app) => {
     const rendered = render(error);
     if (rendered.code === ERROR_CODES.INTERNAL) {
       // The one log line with the full error; the client only gets the request id to quote.
-      request.log.error({ err: error }, 'request failed');
+      request.log.error({ err: loggable(error) }, 'request failed');
     } else if (rendered.statusCode >= 500) {
       // A dependency down or a tenant suspended: expected and reported, not a bug with a stack trace.
       request.log.warn(
