@@ -187,6 +187,10 @@ async function main(): Promise<void> {
     `  curl -N ${gateway}/api/chat -H 'Host: ${host}' ${json} -H "Authorization: Bearer $TOKEN" -d '{"message":"Hello","provider":"openai","model":"gpt-4o-mini","stream":true}'`,
   );
   print(`  curl -s ${gateway}/api/chat/usage -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
+  print(`  curl -s ${gateway}/api/users/me -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`);
+  print(
+    `  curl -s ${gateway}/api/notifications/preferences -H 'Host: ${host}' -H "Authorization: Bearer $TOKEN"`,
+  );
   print(
     `  curl -s ${gateway}/api/users/me -H 'Host: globex.${BASE_DOMAIN}' -H "Authorization: Bearer $TOKEN"   # 401: another tenant`,
   );

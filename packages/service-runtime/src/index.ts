@@ -5,6 +5,7 @@ export {
   type TenantServiceProgram,
 } from './run-program.ts';
 export { serviceConfig, type TenantServiceSettings, tenantServiceEnv } from './settings.ts';
+export { createTenantEventConsumer } from './tenant-event-consumer.ts';
 export {
   defaultKubeConfig,
   startTenantRuntime,

@@ -26,7 +26,7 @@ export interface ConsumerOverrides {
  */
 export interface TenantServiceProgram<C extends TenantServiceSettings> {
   service: string;
-  /** The program's config module: the only reader of the environment (`process.env` unless given). */
+  /** The program's config module: the only reader of the environment (unless an `env` is given). */
   loadConfig(env?: Env): C;
   runtime?: Pick<TenantRuntimeOptions, 'relay' | 'signing'>;
   /** The service's app over the started runtime; `onClose` must reach buildService's option of that name. */

@@ -1,10 +1,13 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
+import { keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
-import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
-import { type ConsumerOverrides, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
-import { TENANT_TOPICS } from '@tenantry/tenant-api';
+import {
+  type ConsumerOverrides,
+  createTenantEventConsumer,
+  serviceConfig,
+  type TenantRuntime,
+} from '@tenantry/service-runtime';
 import type { BillingConfig } from './config.ts';
 import { closeDuePeriods, type InvoicingDeps, startBillingScheduler } from './invoicing.ts';
 import { METERED_EVENT_TYPES, meterChatUsage } from './metering.ts';
@@ -88,29 +91,13 @@ export async function buildBillingService(options: BillingServiceOptions): Promi
     logger,
   };
 
-  const groupId = events.groupId ?? CONSUMER_GROUP;
-  const consumer = createEventConsumer({
-    kafka: runtime.kafka,
-    groupId,
-    consumerName: CONSUMER_GROUP,
+  const consumer = createTenantEventConsumer(runtime, {
+    name: CONSUMER_GROUP,
     types: METERED_EVENT_TYPES,
-    tenantSql: (tenant) => databases.sql(tenant),
-    serves: (tenant) => databases.has(tenant),
     handle: meterChatUsage(logger),
-    topicPattern: events.topicPattern ?? TENANT_TOPICS,
-    ...(events.topicCheckIntervalMs === undefined
-      ? {}
-      : { topicCheckIntervalMs: events.topicCheckIntervalMs }),
     logger,
+    overrides: events,
   });
-  // A service rebuilt on the same runtime (a restart in tests) replaces the gauge of its predecessor.
-  runtime.metrics.registry.removeSingleMetric('kafka_consumer_lag');
-  registerConsumerLagMetrics(
-    runtime.metrics.registry,
-    groupId,
-    () => consumer.lag(),
-    (error) => logger.warn({ err: error }, 'kafka_consumer_lag left out of this scrape'),
-  );
 
   let scheduler: ReturnType<typeof startBillingScheduler> | undefined;
   const app = await buildService({

@@ -1,10 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
+import { keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
-import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
-import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
-import { TENANT_TOPICS } from '@tenantry/tenant-api';
+import { createTenantEventConsumer, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import type { NotificationsConfig } from './config.ts';
 import { deliveryMetrics } from './delivery-metrics.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
@@ -41,7 +39,6 @@ export async function buildNotificationsService(
   options: NotificationsServiceOptions,
 ): Promise<ServiceInstance> {
   const { runtime, config, logger, events = {} } = options;
-  const groupId = events.groupId ?? CONSUMER_NAME;
   const metrics = deliveryMetrics(runtime.metrics);
   const tokens = unsubscribeTokens(config.UNSUBSCRIBE_SECRET, config.UNSUBSCRIBE_TTL_DAYS);
   const mailer = createMailer(config);
@@ -62,26 +59,13 @@ export async function buildNotificationsService(
       scheme: config.LINK_SCHEME,
     },
   });
-  const consumer = createEventConsumer({
-    kafka: runtime.kafka,
-    groupId,
-    consumerName: CONSUMER_NAME,
+  const consumer = createTenantEventConsumer(runtime, {
+    name: CONSUMER_NAME,
     types: MAILED_EVENT_TYPES,
-    tenantSql: (tenant) => runtime.databases.sql(tenant),
-    serves: (tenant) => runtime.databases.has(tenant),
     handle: handleNotificationEvent({ logger, metrics, onQueued: (tenant) => worker.wake(tenant) }),
-    topicPattern: events.topicPattern ?? TENANT_TOPICS,
-    ...(events.topicCheckIntervalMs === undefined
-      ? {}
-      : { topicCheckIntervalMs: events.topicCheckIntervalMs }),
     logger,
+    overrides: events,
   });
-  registerConsumerLagMetrics(
-    runtime.metrics.registry,
-    groupId,
-    () => consumer.lag(),
-    (error) => logger.warn({ err: error }, 'kafka_consumer_lag left out of this scrape'),
-  );
 
   return buildService({
     name: SERVICE_NAME,

@@ -1,9 +1,7 @@
-import { createEventConsumer, keepConsumerRunning } from '@tenantry/events';
+import { keepConsumerRunning } from '@tenantry/events';
 import type { Logger } from '@tenantry/logger';
-import { registerConsumerLagMetrics } from '@tenantry/metrics';
 import { buildService, type ServiceInstance } from '@tenantry/service-kit';
-import { serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
-import { TENANT_TOPICS } from '@tenantry/tenant-api';
+import { createTenantEventConsumer, serviceConfig, type TenantRuntime } from '@tenantry/service-runtime';
 import type { UsersConfig } from './config.ts';
 import { handleProfileEvent, PROFILE_EVENT_TYPES } from './profile-events.ts';
 import { usersRoutes } from './routes.ts';
@@ -32,27 +30,13 @@ export interface UsersServiceOptions {
  */
 export async function buildUsersService(options: UsersServiceOptions): Promise<ServiceInstance> {
   const { runtime, config, logger, events = {} } = options;
-  const groupId = events.groupId ?? CONSUMER_GROUP;
-  const consumer = createEventConsumer({
-    kafka: runtime.kafka,
-    groupId,
-    consumerName: CONSUMER_GROUP,
+  const consumer = createTenantEventConsumer(runtime, {
+    name: CONSUMER_GROUP,
     types: PROFILE_EVENT_TYPES,
-    tenantSql: (tenant) => runtime.databases.sql(tenant),
-    serves: (tenant) => runtime.databases.has(tenant),
     handle: handleProfileEvent(logger),
-    topicPattern: events.topicPattern ?? TENANT_TOPICS,
-    ...(events.topicCheckIntervalMs === undefined
-      ? {}
-      : { topicCheckIntervalMs: events.topicCheckIntervalMs }),
     logger,
+    overrides: events,
   });
-  registerConsumerLagMetrics(
-    runtime.metrics.registry,
-    groupId,
-    () => consumer.lag(),
-    (error) => logger.warn({ err: error }, 'kafka_consumer_lag left out of this scrape'),
-  );
 
   return buildService({
     name: SERVICE_NAME,
